@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(libportaudio2 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
               libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
-              libxcb-render-util0 libxcb-image0 fluid-soundfont-gm)
+              libxcb-render-util0 libxcb-image0 fluid-soundfont-gm libfluidsynth3)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
