@@ -32,6 +32,11 @@ want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "motet setup: installing Python packages into .venv"
     .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-    .venv/bin/python -m pip install -q -e ".[test]"
+    log=.venv/motet-pip.log
+    if ! .venv/bin/python -m pip install -q -e ".[test]" >"$log" 2>&1; then
+        tail -n 30 "$log" >&2
+        echo "motet setup: pip install failed (full log: $log)" >&2
+        exit 1
+    fi
     echo "$want" > "$stamp"
 fi
