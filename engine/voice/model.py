@@ -1,0 +1,200 @@
+"""The source-filter voice model (see the package docstring and docs/theta.md).
+
+Signal of one voice, sample by sample (frame controls interpolated linearly; LSFs interpolated, so every
+per-sample filter stays stable)::
+
+    harmonic(n) = sum_k sqrt(2 P_h p_k) sin(2 pi k phi(n))      p_k ∝ k^(tilt / (10 log10 2)), sum_k p_k = 1
+    noise(n)    = filtered noise with band shape noise_bands_db, power P_n
+    voice(n)    = allpole(g (harmonic + noise), A(lsf))          g: unit-RMS gain of the envelope |1/A|^2
+
+with P_h + P_n = 10^(loudness_db / 10), P_h / P_n = 10^(hnr_db / 10) (P_h = 0 where unvoiced).
+The model follows UMSS (Schulze-Forster et al., IEEE/ACM TASLP 2023) and DDSP (Engel et al., ICLR 2020).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from engine.dsp.allpole import allpole_filter, lpc_unit_gain, lsf_to_lpc
+from engine.dsp.frames import frames_to_samples
+from engine.dsp.noise import filtered_noise, noise_shape_power
+from engine.dsp.oscillator import harmonic_bank
+
+THETA_KEYS = ("f0_hz", "voiced", "loudness_db", "hnr_db", "tilt_db_per_octave", "lsf_rad", "noise_bands_db")
+
+LOUDNESS_RANGE_DB = (-90.0, 0.0)
+HNR_RANGE_DB = (-20.0, 40.0)
+TILT_RANGE_DB_PER_OCTAVE = (-24.0, 0.0)
+NOISE_BAND_RANGE_DB = (-60.0, 0.0)
+LSF_MIN_GAP = 0.008  # fraction of pi kept between neighbouring LSFs (and from 0 and pi)
+ENVELOPE_GRID = 513  # points of the envelope table used by power_spectrogram (0..model Nyquist)
+HANN_LOBE_SIGMA_BINS = 1.5 / math.sqrt(2 * math.pi)  # Gaussian with the Hann window's noise bandwidth (1.5 bins)
+
+
+def _scaled_sigmoid(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
+    return lo + (hi - lo) * torch.sigmoid(x)
+
+
+def _interp_frames(x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+    """x: [B, T, ...] sampled at fractional frame positions pos [T'] -> [B, T', ...] (linear, clamped)."""
+    n = x.shape[1]
+    pos = pos.clamp(0, n - 1)
+    i0 = pos.floor().long().clamp(max=n - 1)
+    i1 = (i0 + 1).clamp(max=n - 1)
+    frac = (pos - i0.to(pos.dtype)).to(x.dtype).view((1, -1) + (1,) * (x.ndim - 2))
+    return x[:, i0] * (1 - frac) + x[:, i1] * frac
+
+
+@dataclass(frozen=True)
+class VoiceModel:
+    """θ <-> audio for one voice (batched over any number of voices). Rates in Hz, hop in samples."""
+
+    sample_rate: int = 16000
+    hop: int = 256
+    n_harmonics: int = 100
+    lpc_order: int = 20
+    n_noise_bands: int = 20
+
+    @property
+    def hop_s(self) -> float:
+        return self.hop / self.sample_rate
+
+    @property
+    def n_raw(self) -> int:
+        """Size of the raw (network) control vector per frame."""
+        return 3 + (self.lpc_order + 1) + self.n_noise_bands
+
+    # ---------------------------------------------------------------- controls
+    def get_controls(self, raw: torch.Tensor, f0_hz: torch.Tensor, voiced: torch.Tensor) -> dict:
+        """Raw network outputs [..., T, n_raw] plus F0 [..., T] (Hz) and voicing [..., T] -> θ dict
+        (keys THETA_KEYS; shapes [..., T] except lsf_rad [..., T, P] and noise_bands_db [..., T, B])."""
+        p = self.lpc_order
+        gaps = LSF_MIN_GAP + (1 - (p + 1) * LSF_MIN_GAP) * torch.softmax(raw[..., 3: 4 + p], -1)
+        return {
+            "f0_hz": f0_hz,
+            "voiced": voiced.to(raw.dtype),
+            "loudness_db": _scaled_sigmoid(raw[..., 0], *LOUDNESS_RANGE_DB),
+            "hnr_db": _scaled_sigmoid(raw[..., 1], *HNR_RANGE_DB),
+            "tilt_db_per_octave": _scaled_sigmoid(raw[..., 2], *TILT_RANGE_DB_PER_OCTAVE),
+            "lsf_rad": math.pi * torch.cumsum(gaps, -1)[..., :p],
+            "noise_bands_db": _scaled_sigmoid(raw[..., 4 + p:], *NOISE_BAND_RANGE_DB),
+        }
+
+    def powers(self, loudness_db: torch.Tensor, hnr_db: torch.Tensor, voiced: torch.Tensor):
+        """(P_h, P_n): harmonic and noise power (mean square) per frame from loudness, HNR and voicing."""
+        total = torch.pow(10.0, loudness_db / 10)
+        ratio = torch.pow(10.0, hnr_db / 10)
+        return total * ratio / (1 + ratio) * voiced, total / (1 + ratio)
+
+    def harmonic_weights(self, f0_hz: torch.Tensor, tilt_db_per_octave: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        """Relative power p_k of harmonics ``k`` [..., K] (broadcast) for f0 [...] and tilt [...]: tilt dB per
+        octave of harmonic number, normalised so that the harmonics below the model's Nyquist sum to 1."""
+        all_k = torch.arange(1, self.n_harmonics + 1, device=f0_hz.device, dtype=f0_hz.dtype)
+        slope = (tilt_db_per_octave / (10 * math.log10(2))).unsqueeze(-1)
+        inside = (all_k * f0_hz.unsqueeze(-1) < self.sample_rate / 2).to(f0_hz.dtype)
+        norm = (torch.pow(all_k, slope) * inside).sum(-1, keepdim=True).clamp(min=1e-6)
+        return torch.pow(k.clamp(min=1).to(f0_hz.dtype), slope) / norm
+
+    # ---------------------------------------------------------------- time domain
+    def get_signal(self, f0_hz, voiced, loudness_db, hnr_db, tilt_db_per_octave, lsf_rad, noise_bands_db,
+                   n_samples: int | None = None, generator: torch.Generator | None = None,
+                   phase0: torch.Tensor | None = None) -> torch.Tensor:
+        """θ with a batch axis ([batch, T] etc.) -> voice samples [batch, n_samples] at ``sample_rate``."""
+        n_samples = n_samples or f0_hz.shape[1] * self.hop
+        voiced = voiced.to(loudness_db.dtype)
+        p_h, p_n = self.powers(loudness_db, hnr_db, voiced)
+        low = f0_hz[voiced > 0].min() if (voiced > 0).any() else f0_hz.new_tensor(1000.0)
+        n_k = int(min(self.n_harmonics, max(1, math.ceil(self.sample_rate / 2 / float(low.clamp(min=20.0))))))
+        k = torch.arange(1, n_k + 1, device=f0_hz.device, dtype=f0_hz.dtype)
+        weights = self.harmonic_weights(f0_hz, tilt_db_per_octave, k)
+        amps = torch.sqrt(2 * p_h.unsqueeze(-1) * weights + 1e-20)
+        harmonic = harmonic_bank(f0_hz, amps, self.sample_rate, self.hop, n_samples, phase0)
+        noise = filtered_noise(noise_bands_db, p_n, self.sample_rate, self.hop, n_samples, generator)
+        gain = lpc_unit_gain(lsf_to_lpc(lsf_rad))  # [B, T]
+        gain = frames_to_samples(gain.unsqueeze(-1), self.hop, n_samples).squeeze(-1)
+        a = lsf_to_lpc(frames_to_samples(lsf_rad, self.hop, n_samples))
+        return allpole_filter((harmonic + noise) * gain, a)
+
+    # ---------------------------------------------------------------- frequency domain (masks)
+    def envelope_table(self, lsf_rad: torch.Tensor) -> torch.Tensor:
+        """Unit-RMS envelope power |g/A|^2 on ENVELOPE_GRID points from 0 to the model's Nyquist: [..., G]."""
+        a = lsf_to_lpc(lsf_rad)
+        spec = torch.fft.rfft(a, n=2 * (ENVELOPE_GRID - 1), dim=-1)
+        power = 1.0 / (spec.real ** 2 + spec.imag ** 2).clamp(min=1e-12)
+        return power / power.mean(-1, keepdim=True)
+
+    def power_spectrogram(self, f0_hz, voiced, loudness_db, hnr_db, tilt_db_per_octave, lsf_rad, noise_bands_db,
+                          sample_rate: int, n_fft: int, frame_times_s: torch.Tensor) -> torch.Tensor:
+        """Expected |STFT|^2 of the voice (Hann window of ``n_fft`` at ``sample_rate``, frames centred at
+        ``frame_times_s`` [T']) -> [batch, n_fft // 2 + 1, T'], over the FULL band of ``sample_rate``.
+
+        Harmonics are Gaussian lobes (widened by the F0 glide within the window) at k F0 up to that rate's
+        Nyquist; above the model's own Nyquist the envelope, the glottal tilt and the noise shape continue
+        (envelope and noise held at their top value, tilt still falling).
+        """
+        dtype = loudness_db.dtype
+        pos = frame_times_s.to(f0_hz.device, torch.float64) / self.hop_s
+        slope = torch.zeros_like(f0_hz)
+        if f0_hz.shape[1] > 1:
+            d = torch.diff(f0_hz, dim=1) / self.hop_s  # Hz per s
+            slope = torch.cat([d[:, :1], 0.5 * (d[:, 1:] + d[:, :-1]), d[:, -1:]], 1) if f0_hz.shape[1] > 2 \
+                else torch.cat([d, d], 1)
+        f0 = _interp_frames(f0_hz, pos).clamp(min=20.0)
+        glide = _interp_frames(slope * voiced.to(dtype), pos).abs()
+        v = _interp_frames(voiced.to(dtype), pos)
+        p_h, p_n = self.powers(_interp_frames(loudness_db, pos), _interp_frames(hnr_db, pos), v)
+        tilt = _interp_frames(tilt_db_per_octave, pos)
+        env = self.envelope_table(_interp_frames(lsf_rad, pos))  # [B, T', G]
+        bands = _interp_frames(noise_bands_db, pos)
+
+        n_bins = n_fft // 2 + 1
+        bin_hz = sample_rate / n_fft
+        freqs = torch.arange(n_bins, device=f0.device, dtype=dtype) * bin_hz  # [F]
+        window = torch.hann_window(n_fft, device=f0.device, dtype=dtype)
+        sum_w, sum_w2 = window.sum(), (window ** 2).sum()
+        to_grid = (ENVELOPE_GRID - 1) / (self.sample_rate / 2)
+
+        def envelope_at(f_hz):  # f_hz [B, T', F] -> [B, T', F]
+            idx = (f_hz * to_grid).clamp(0, ENVELOPE_GRID - 1)
+            i0 = idx.floor().long().clamp(max=ENVELOPE_GRID - 2)
+            frac = idx - i0.to(dtype)
+            return torch.gather(env, -1, i0) * (1 - frac) + torch.gather(env, -1, i0 + 1) * frac
+
+        f0e, tilte = f0.unsqueeze(-1), tilt.unsqueeze(-1)
+        k_near = torch.round(freqs / f0e)  # [B, T', F]
+        glide_bins = glide.unsqueeze(-1) * (n_fft / sample_rate) / bin_hz  # F0 change across the window, in bins
+        harmonic = torch.zeros_like(k_near)
+        for j in (-1.0, 0.0, 1.0):
+            k = k_near + j
+            fk = k * f0e
+            ok = ((k >= 1) & (fk < sample_rate / 2)).to(dtype)
+            sigma2 = HANN_LOBE_SIGMA_BINS ** 2 + (k * glide_bins) ** 2 / 12
+            dist = (freqs - fk) / bin_hz
+            lobe = torch.exp(-0.5 * dist ** 2 / sigma2) * (HANN_LOBE_SIGMA_BINS / torch.sqrt(sigma2))
+            weight = self.harmonic_weights(f0, tilt, k)
+            harmonic = harmonic + ok * weight * envelope_at(fk) * lobe
+        harmonic = harmonic * (p_h.unsqueeze(-1) * sum_w ** 2 / 2)
+        shape = noise_shape_power(bands, freqs, self.sample_rate,
+                                  torch.linspace(0, self.sample_rate / 2, 257, device=f0.device, dtype=dtype))
+        noise = p_n.unsqueeze(-1) * shape * envelope_at(freqs.expand_as(k_near)) * sum_w2 * (sample_rate / self.sample_rate)
+        return (harmonic + noise).transpose(1, 2)
+
+
+def formants_hz(lsf_rad: torch.Tensor, sample_rate: int, n_formants: int = 4, max_bandwidth_hz: float = 600.0):
+    """Formant frequencies [..., n_formants] in Hz (NaN where fewer) from the poles of 1/A with bandwidth below
+    ``max_bandwidth_hz`` and frequency above 90 Hz, ascending."""
+    a = lsf_to_lpc(lsf_rad.double())
+    p = a.shape[-1] - 1
+    companion = torch.zeros(a.shape[:-1] + (p, p), dtype=torch.float64, device=a.device)
+    companion[..., 0, :] = -a[..., 1:]
+    if p > 1:
+        companion[..., 1:, :-1] = torch.eye(p - 1, dtype=torch.float64, device=a.device)
+    roots = torch.linalg.eigvals(companion)
+    freq = roots.angle() * sample_rate / (2 * math.pi)
+    bw = -torch.log(roots.abs().clamp(min=1e-9)) * sample_rate / math.pi
+    ok = (roots.imag > 0) & (bw < max_bandwidth_hz) & (freq > 90)
+    freq = torch.where(ok, freq, torch.full_like(freq, float("inf"))).sort(-1).values[..., :n_formants]
+    return torch.where(torch.isinf(freq), torch.full_like(freq, float("nan")), freq).to(lsf_rad.dtype)
