@@ -1,0 +1,94 @@
+"""Blind per-voice F0 of a choir mixture: salience candidates -> voice assignment -> fine F0 per voice."""
+from __future__ import annotations
+
+import numpy as np
+
+from engine.choir import voice_names
+from engine.errors import MotetError
+from engine.f0.assign import AssignParams, assign_voices, voice_ranges
+from engine.f0.salience import (ANALYSIS_RATE, N_FFT, candidates, compressed_spectrum, magnitude_spectrogram,
+                                to_analysis_rate)
+from engine.f0.tracks import F0Tracks
+from engine.jobs import report, sub_progress
+
+SILENCE_RMS = 1e-4  # a recording quieter than this (about -80 dBFS) holds no voice
+
+
+def check_audio(x: np.ndarray, what: str = "audio") -> None:
+    """A clear MotetError for audio that is too short or silent to track."""
+    if len(x) < ANALYSIS_RATE // 10:
+        raise MotetError(f"{what}: too short to track pitch ({len(x) / ANALYSIS_RATE:.2f} s; need at least 0.1 s)")
+    if np.sqrt(np.mean(x ** 2)) < SILENCE_RMS:
+        raise MotetError(f"{what}: silent (no voice to track)")
+
+
+def refine_f0(mag: np.ndarray, f0_hz: np.ndarray, voiced: np.ndarray, span_cents: float = 60.0,
+              step_cents: float = 2.0, n_harmonics: int = 8) -> np.ndarray:
+    """Sharpen coarse F0s on the spectrum: per voiced frame, the F0 within +-span_cents whose first harmonics
+    collect the most (interpolated, compressed) magnitude. mag: [T, K]; f0_hz, voiced: [V, T]. Returns [V, T]."""
+    spec = compressed_spectrum(mag)
+    n_frames, n_bins = spec.shape
+    offsets = 2.0 ** (np.arange(-span_cents, span_cents + step_cents / 2, step_cents) / 1200)  # [O]
+    weights = 0.84 ** np.arange(n_harmonics)
+    out = f0_hz.copy()
+    bin_hz = ANALYSIS_RATE / N_FFT
+    for v in range(f0_hz.shape[0]):
+        idx = np.nonzero(voiced[v] & (f0_hz[v] > 0))[0]
+        if idx.size == 0:
+            continue
+        cand = f0_hz[v, idx][:, None] * offsets[None, :]  # [N, O]
+        score = np.zeros_like(cand)
+        for h in range(1, n_harmonics + 1):
+            pos = h * cand / bin_hz
+            lo = np.floor(pos).astype(int)
+            ok = lo < n_bins - 1
+            lo = np.minimum(lo, n_bins - 2)
+            frac = pos - lo
+            rows = idx[:, None]
+            val = spec[rows, lo] * (1 - frac) + spec[rows, lo + 1] * frac
+            score += weights[h - 1] * np.where(ok, val, 0.0)
+        best = score.argmax(axis=1)
+        # parabolic interpolation between offsets
+        i = np.clip(best, 1, len(offsets) - 2)
+        r = np.arange(len(idx))
+        a, b, c = score[r, i - 1], score[r, i], score[r, i + 1]
+        den = a - 2 * b + c
+        shift = np.clip(np.where(np.abs(den) > 1e-12, 0.5 * (a - c) / np.where(den == 0, 1, den), 0.0), -0.5, 0.5)
+        cents = (i - (len(offsets) - 1) / 2 + shift) * step_cents
+        out[v, idx] = f0_hz[v, idx] * 2.0 ** (cents / 1200)
+    return out
+
+
+def remove_blips(voiced: np.ndarray, min_frames: int = 5) -> np.ndarray:
+    """[V, T] voicing without voiced runs shorter than ``min_frames`` (80 ms): too short to be a sung note."""
+    out = voiced.copy()
+    for v in range(voiced.shape[0]):
+        row = out[v]
+        edges = np.diff(np.concatenate([[0], row.astype(int), [0]]))
+        starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+        for s, e in zip(starts, ends):
+            if e - s < min_frames:
+                row[s:e] = False
+    return out
+
+
+def track_voices_blind(samples: np.ndarray, sample_rate: int, n_voices: int, params: AssignParams | None = None,
+                       progress=None) -> F0Tracks:
+    """F0 of ``n_voices`` voices from the mixture alone. samples: [frames]. Voices highest first."""
+    names = voice_names(n_voices)
+    x = to_analysis_rate(samples, sample_rate)
+    check_audio(x)
+    ranges = voice_ranges(n_voices)
+    fmin = min(lo for lo, _ in ranges) / 2 ** (3 / 12)
+    fmax = max(hi for _, hi in ranges) * 2 ** (1 / 12)
+    cand = candidates(x, n_candidates=max(8, n_voices + 4), fmin=fmin, fmax=fmax,
+                      progress=sub_progress(progress, 0.0, 0.3))
+    report(progress, 0.3, "assigning voices")
+    f0, voiced = assign_voices(cand.f0_hz, cand.strength, n_voices, params, ranges)
+    voiced = remove_blips(voiced)
+    if not voiced.any():
+        raise MotetError("audio: no singing voice found")
+    report(progress, 0.8, "refining pitch")
+    f0 = refine_f0(magnitude_spectrogram(x), f0, voiced)
+    report(progress, 1.0, "pitch tracked")
+    return F0Tracks(cand.times_s, np.where(voiced, f0, 0.0), voiced, names)

@@ -1,0 +1,160 @@
+"""Multi-F0 salience of a mixture: harmonic summation on a log-frequency grid, and F0 candidates per frame
+found by iterative estimation and cancellation.
+
+Harmonic summation after Klapuri, "Multiple fundamental frequency estimation by summing harmonic amplitudes"
+(ISMIR 2006): the salience of a candidate F0 is a weighted sum of the (compressed) spectral magnitudes at its
+harmonics. Candidates are then picked one by one and the partials of each picked F0 are removed from the spectrum
+before the next pick ("estimate and cancel", Klapuri 2003), which suppresses the sub-octave ghosts that plain
+peak picking of a summed salience produces in a chord.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse
+
+from engine.errors import MotetError
+from engine.f0.tracks import F0_HOP_S
+
+ANALYSIS_RATE = 16000  # Hz; every tracker works at this rate
+HOP = int(round(F0_HOP_S * ANALYSIS_RATE))  # 256 samples
+WINDOW = 2048  # 128 ms analysis window: resolves bass harmonics 70 Hz apart
+N_FFT = 4096  # zero-padded: 3.9 Hz bins
+BINS_PER_SEMITONE = 5  # 20-cent salience grid (as in Bittner et al. 2017)
+GRID_FMIN = 55.0  # Hz
+GRID_FMAX = 1200.0  # Hz
+N_HARMONICS = 12
+HARMONIC_DECAY = 0.84  # weight of harmonic h is HARMONIC_DECAY ** (h - 1)
+
+
+def to_analysis_rate(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Mono float64 samples at :data:`ANALYSIS_RATE`. samples: [frames] (or [channels, frames], averaged)."""
+    x = np.asarray(samples, dtype=np.float64)
+    if x.ndim == 2:
+        x = x.mean(axis=0)
+    if x.ndim != 1:
+        raise MotetError(f"audio: expected mono samples [frames], got shape {x.shape}")
+    if sample_rate <= 0:
+        raise MotetError(f"audio: bad sample rate {sample_rate}")
+    if not np.all(np.isfinite(x)):
+        raise MotetError("audio: samples hold NaN or infinite values")
+    if sample_rate != ANALYSIS_RATE and x.size:
+        import soxr
+
+        x = soxr.resample(x, sample_rate, ANALYSIS_RATE)
+    return x
+
+
+def frame_times(n_samples: int) -> np.ndarray:
+    """[T] centre times in seconds of the 16 ms frames covering ``n_samples`` samples at the analysis rate."""
+    n_frames = n_samples // HOP + 1
+    return np.arange(n_frames) * F0_HOP_S
+
+
+def magnitude_spectrogram(x: np.ndarray, window: int = WINDOW, n_fft: int = N_FFT) -> np.ndarray:
+    """[T, n_fft // 2 + 1] STFT magnitudes of frames centred on ``t * HOP`` (Hann window, zero padded edges)."""
+    n_frames = len(x) // HOP + 1
+    padded = np.pad(x, (window // 2, window // 2 + HOP))
+    idx = np.arange(n_frames)[:, None] * HOP + np.arange(window)[None, :]
+    win = np.hanning(window)
+    out = np.empty((n_frames, n_fft // 2 + 1))
+    for start in range(0, n_frames, 512):  # chunks keep memory small on long recordings
+        frames = padded[idx[start:start + 512]] * win
+        out[start:start + 512] = np.abs(np.fft.rfft(frames, n=n_fft, axis=1))
+    return out
+
+
+def grid_hz(fmin: float = GRID_FMIN, fmax: float = GRID_FMAX) -> np.ndarray:
+    """[F] log-spaced candidate F0s, :data:`BINS_PER_SEMITONE` per semitone."""
+    n = int(np.floor(12 * BINS_PER_SEMITONE * np.log2(fmax / fmin))) + 1
+    return fmin * 2.0 ** (np.arange(n) / (12 * BINS_PER_SEMITONE))
+
+
+def harmonic_matrix(freqs_hz: np.ndarray, n_harmonics: int = N_HARMONICS, decay: float = HARMONIC_DECAY,
+                    n_fft: int = N_FFT, sample_rate: int = ANALYSIS_RATE) -> scipy.sparse.csr_matrix:
+    """Sparse [n_fft // 2 + 1, F] weights: column f sums the spectrum at the harmonics of ``freqs_hz[f]``
+    (linear interpolation between the two nearest bins)."""
+    n_bins = n_fft // 2 + 1
+    rows, cols, vals = [], [], []
+    for h in range(1, n_harmonics + 1):
+        pos = h * freqs_hz * n_fft / sample_rate
+        ok = pos < n_bins - 2
+        lo = np.floor(pos[ok]).astype(int)
+        frac = pos[ok] - lo
+        col = np.nonzero(ok)[0]
+        w = decay ** (h - 1)
+        rows += [lo, lo + 1]
+        cols += [col, col]
+        vals += [w * (1 - frac), w * frac]
+    return scipy.sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                                   shape=(n_bins, len(freqs_hz)))
+
+
+def compressed_spectrum(mag: np.ndarray) -> np.ndarray:
+    """[T, K] peak-widened, compressed magnitudes: a 3-bin maximum filter (tolerates slight inharmonicity and
+    vibrato) then a cube root (so that strong low partials do not dominate)."""
+    from scipy.ndimage import maximum_filter1d
+
+    ref = mag.max() if mag.size else 1.0
+    return np.cbrt(maximum_filter1d(mag, size=3, axis=1) / max(ref, 1e-12))
+
+
+@dataclass
+class Candidates:
+    """F0 candidates per frame. f0_hz, strength: [T, K]; f0 0 and strength 0 where there is none.
+    strength is the harmonic-summation salience of the candidate when it was picked (after cancelling the
+    candidates picked before it); floor: [T] the salience left after the last pick (noise level)."""
+
+    times_s: np.ndarray
+    f0_hz: np.ndarray
+    strength: np.ndarray
+    floor: np.ndarray
+
+
+def _refine_peak(sal: np.ndarray, idx: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Parabolic interpolation of the salience maximum at grid index ``idx`` per frame -> F0 in Hz."""
+    t = np.arange(sal.shape[0])
+    i = np.clip(idx, 1, sal.shape[1] - 2)
+    a, b, c = sal[t, i - 1], sal[t, i], sal[t, i + 1]
+    den = a - 2 * b + c
+    shift = np.where(np.abs(den) > 1e-12, 0.5 * (a - c) / np.where(den == 0, 1, den), 0.0)
+    shift = np.clip(shift, -0.5, 0.5)
+    log_grid = np.log2(grid)
+    step = log_grid[1] - log_grid[0]
+    return 2.0 ** (log_grid[i] + shift * step)
+
+
+def salience_map(mag: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """[T, F] harmonic-summation salience of magnitude frames ``mag`` ([T, K]) on the F0 grid ``grid`` ([F] Hz),
+    weighted by the square root of the magnitude at the fundamental itself: a sub-octave ghost of a higher voice
+    has all the harmonics but no fundamental, so it is damped."""
+    spec = compressed_spectrum(mag)
+    summed = np.asarray(spec @ harmonic_matrix(grid))
+    fundamental = np.asarray(spec @ harmonic_matrix(grid, n_harmonics=1, decay=1.0))
+    return summed * np.sqrt(fundamental / max(fundamental.max(), 1e-12))
+
+
+def candidates(x: np.ndarray, n_candidates: int = 8, fmin: float = 60.0, fmax: float = 1100.0,
+               progress=None) -> Candidates:
+    """The ``n_candidates`` strongest salience peaks per frame of the analysis-rate mono signal ``x``
+    ([samples]), F0 refined by parabolic interpolation. Returns :class:`Candidates` ([T, K] each)."""
+    from engine.jobs import report
+
+    report(progress, 0.0, "pitch salience")
+    grid = grid_hz(fmin, fmax)
+    mag = magnitude_spectrogram(x)
+    sal = salience_map(mag, grid)
+    n_frames = sal.shape[0]
+    peak = np.zeros_like(sal, dtype=bool)
+    peak[:, 1:-1] = (sal[:, 1:-1] > sal[:, :-2]) & (sal[:, 1:-1] >= sal[:, 2:])
+    values = np.where(peak, sal, 0.0)
+    k = min(n_candidates, sal.shape[1])
+    top = np.argsort(-values, axis=1)[:, :k]
+    t = np.arange(n_frames)[:, None]
+    strength = values[t, top]
+    f0 = np.stack([_refine_peak(sal, top[:, j], grid) for j in range(k)], axis=1)
+    f0 = np.where(strength > 0, f0, 0.0)
+    floor = np.median(sal, axis=1)
+    return Candidates(frame_times(len(x)), f0, strength, floor)
+
