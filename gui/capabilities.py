@@ -21,9 +21,9 @@ NEEDS = {
     "separation": ("engine.separation", ["separate"], "voice separation"),
     "f0": ("engine.f0", ["track_voices"], "multi-voice F0 tracking"),
     "edit": ("engine.edit", ["render_voice"], "voice editing"),
-    "generation": ("engine.generation", ["generate_piece"], "theme-conditioned generation"),
-    "theme_finder": ("engine.generation", ["find_theme"], "the theme finder"),
-    "piano": ("engine.generation", ["render_piano"], "piano rendering"),
+    "generation": ("engine.generation.sampling", ["generate_piece"], "theme-conditioned generation"),
+    "theme_finder": ("engine.generation.theme", ["find_theme"], "the theme finder"),
+    "piano": ("engine.generation.piano", ["render_piano"], "piano rendering"),
 }
 
 

@@ -132,9 +132,10 @@ class ChoirSession:
                 t.call("set_solo", f"voice{i}", v["solo"])
         self.update_loop()
 
-    def ensure_tracks(self) -> None:
+    def toggle_play(self) -> None:
         if not self.window.transport.tracks:
             self.load_tracks()
+        self.window.transport.toggle()
 
     def activate(self) -> None:
         self.load_tracks()

@@ -225,8 +225,7 @@ class MainWindow(QMainWindow):
         return self.choir if self.tabs.currentIndex() == 0 else self.compose
 
     def toggle_play(self) -> None:
-        self.current_session().ensure_tracks()
-        self.transport.toggle()
+        self.current_session().toggle_play()
 
     def _position(self, pos: float) -> None:
         self.current_session().on_position(pos)
@@ -319,8 +318,12 @@ class MainWindow(QMainWindow):
         project.load_window(self, path)
 
     def _update_title(self) -> None:
+        try:
+            clean = self.undo_stack.isClean()
+        except RuntimeError:  # the window is being destroyed
+            return
         name = self.choir.title_name()
-        dirty = "" if self.undo_stack.isClean() else " •"
+        dirty = "" if clean else " •"
         self.setWindowTitle(f"{name}{dirty} — motet" if name else "motet")
 
     def offer_recovery(self) -> None:
