@@ -188,12 +188,17 @@ class JobContext:
     # ETA is estimated only after this fraction and this many seconds, so the first guess is not wild.
     ETA_MIN_FRACTION = 0.02
     ETA_MIN_SECONDS = 0.2
+    # Reports with an unchanged stage are passed on at most this often (a tight loop must not flood the GUI);
+    # a new stage and the final fraction 1.0 always are.
+    REPORT_INTERVAL_S = 0.05
 
     def __init__(self, job: "Job", device, on_progress: Optional[Callable[[JobProgress], None]]):
         self.job = job
         self.device = device
         self._on_progress = on_progress
         self._started = time.monotonic()
+        self._last_sent = float("-inf")
+        self._last_stage: Optional[str] = None
 
     @property
     def cancelled(self) -> bool:
@@ -208,7 +213,11 @@ class JobContext:
         """Report ``fraction`` in [0, 1] done, at ``stage``; raises :class:`Cancelled` once cancelled."""
         self.check_cancelled()
         fraction = min(1.0, max(0.0, float(fraction)))
-        elapsed = time.monotonic() - self._started
+        now = time.monotonic()
+        if stage == self._last_stage and fraction < 1.0 and now - self._last_sent < self.REPORT_INTERVAL_S:
+            return
+        self._last_sent, self._last_stage = now, stage
+        elapsed = now - self._started
         eta = None
         if fraction >= self.ETA_MIN_FRACTION and elapsed >= self.ETA_MIN_SECONDS:
             eta = elapsed * (1.0 - fraction) / fraction

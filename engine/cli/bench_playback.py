@@ -101,6 +101,7 @@ def bench_callback(blocks: int) -> dict:
         "callback_budget_share_median": round(float(np.median(share)), 5),
         "callback_budget_share_p99": round(float(np.percentile(share, 99)), 5),
         "callback_budget_share_max": round(float(share.max()), 5),
+        "callback_blocks_over_budget": int(np.count_nonzero(share > 1.0)),
         "callback_us_median": round(float(np.median(costs)) / 1e3, 2),
         "callback_us_p99": round(float(np.percentile(costs, 99)) / 1e3, 2),
         "callback_blocks": blocks, "callback_tracks": TRACKS, "callback_edits": edits,

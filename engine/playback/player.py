@@ -190,7 +190,15 @@ class Player:
             return
         stream = self._stream_factory(samplerate=self.sample_rate, blocksize=self.block_size,
                                       channels=self.channels, dtype="float32", callback=self._callback)
-        stream.start()
+        try:
+            stream.start()
+        except Exception as err:  # PortAudioError: device busy or gone
+            self._want_playing = False
+            try:
+                stream.close()
+            except Exception:
+                pass
+            raise MotetError(f"audio output: cannot start the sound device ({str(err).splitlines()[0]})") from None
         self._stream = stream
 
     def close(self) -> None:

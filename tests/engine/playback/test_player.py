@@ -320,3 +320,23 @@ def test_callback_allocates_no_audio_buffers():
         tracemalloc.stop()
     print(f"callback peak traced allocation: {peak} bytes")
     assert peak < 8 * 1024, f"callback allocated {peak} bytes"
+
+
+def test_a_device_that_fails_to_start_is_one_clear_error_and_play_can_retry():
+    class Busy(FakeStream):
+        def start(self):
+            raise RuntimeError("Device unavailable [PaErrorCode -9985]")
+
+    streams = []
+
+    def factory(**kw):
+        streams.append((Busy if len(streams) == 0 else FakeStream)(**kw))
+        return streams[-1]
+
+    player = Player(stream_factory=factory)
+    player.set_track("v", tone())
+    with pytest.raises(MotetError, match="cannot start the sound device"):
+        player.play()
+    assert not player.playing and streams[0].closed
+    player.play()
+    assert player.playing and streams[1].started

@@ -241,3 +241,29 @@ def test_oom_in_a_job_becomes_advice(worker):
 
     result = worker.submit("separate", fn).result(timeout=5)
     assert not result.ok and "out of memory" in result.error and "shorter excerpt" in result.error
+
+
+def test_a_tight_progress_loop_does_not_flood_listeners_but_still_cancels(worker):
+    reports = []
+
+    def fn(ctx):
+        for i in range(20000):
+            ctx.progress(i / 20000, "tight loop")
+        ctx.progress(1.0, "tight loop")
+        return "ok"
+
+    result = worker.submit("tight", fn, on_progress=reports.append).result(timeout=10)
+    assert result.ok
+    assert 1 <= len(reports) < 200 and reports[-1].fraction == 1.0
+
+    started = threading.Event()
+
+    def spin(ctx):
+        started.set()
+        while True:
+            ctx.progress(0.5, "spinning")
+
+    job = worker.submit("spin", spin)
+    assert started.wait(5)
+    job.cancel()
+    assert job.result(timeout=5).cancelled
