@@ -30,6 +30,7 @@ HNR_RANGE_DB = (-20.0, 40.0)
 TILT_RANGE_DB_PER_OCTAVE = (-24.0, 0.0)
 NOISE_BAND_RANGE_DB = (-60.0, 0.0)
 LSF_MIN_GAP = 0.008  # fraction of pi kept between neighbouring LSFs (and from 0 and pi)
+FILTER_BLOCK = 16  # samples per vocal-tract filter update (1 ms at 16 kHz)
 ENVELOPE_GRID = 513  # points of the envelope table used by power_spectrogram (0..model Nyquist)
 HANN_LOBE_SIGMA_BINS = 1.5 / math.sqrt(2 * math.pi)  # Gaussian with the Hann window's noise bandwidth (1.5 bins)
 
@@ -115,7 +116,10 @@ class VoiceModel:
         noise = filtered_noise(noise_bands_db, p_n, self.sample_rate, self.hop, n_samples, generator)
         gain = lpc_unit_gain(lsf_to_lpc(lsf_rad))  # [B, T]
         gain = frames_to_samples(gain.unsqueeze(-1), self.hop, n_samples).squeeze(-1)
-        a = lsf_to_lpc(frames_to_samples(lsf_rad, self.hop, n_samples))
+        # LSFs interpolated to blocks of FILTER_BLOCK samples (each block's filter stable), held within a block
+        n_blocks = -(-n_samples // FILTER_BLOCK)
+        lsf = frames_to_samples(lsf_rad, self.hop // FILTER_BLOCK, n_blocks)
+        a = torch.repeat_interleave(lsf_to_lpc(lsf), FILTER_BLOCK, dim=1)[:, :n_samples]
         return allpole_filter((harmonic + noise) * gain, a)
 
     # ---------------------------------------------------------------- frequency domain (masks)
