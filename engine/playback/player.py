@@ -7,7 +7,7 @@ Control methods (called from the GUI or engine thread) publish new immutable sta
 ``self._want_playing`` flag. The callback alone writes the position.
 
 Clicks are avoided with ~10 ms fades: a replaced track and a gain/mute/solo/pan change crossfade; play fades in,
-pause fades out, a seek while playing crossfades from the old place to the new one.
+pause fades out; a seek while playing, and each wrap of a loop, crossfade from the old place to the new one.
 """
 from __future__ import annotations
 
@@ -75,6 +75,9 @@ class Player:
         self._pos = 0
         self._audible = False
         self._seek_seen = 0
+        # a "tail": the old place still sounding, fading out, after a seek or a loop wrap (callback-only state)
+        self._tail_pos = 0
+        self._tail_done = self._mixer.fade_len  # frames of the tail's fade done; fade_len = no tail
         self.underruns = 0
         self.callback_errors = 0
 
@@ -301,6 +304,7 @@ class Player:
             if seek:
                 self._pos, self._seek_seen = target, serial
             Mixer.settle(mix)  # nothing was audible: changes need no crossfade
+            self._tail_done = mixer.fade_len
             if not want:
                 return
             self._audible = True  # before rendering: reaching the end inside the block resets it
@@ -310,18 +314,10 @@ class Player:
             self._render(block[:, :f], mix)
             self._fade(block[:, :f], mixer.fade_out)
             self._audible = False
-        elif seek:
-            old = self._pos
-            self._pos, self._seek_seen = target, serial
-            self._render(block, mix)
-            self._fade(block[:, :f], mixer.fade_in)
-            scratch = mixer.scratch[:, :f]
-            scratch.fill(0.0)
-            if old < mix.frames:
-                mixer.mix(scratch, old, mix, fades=False)
-            self._fade(scratch, mixer.fade_out)
-            np.add(block[:, :f], scratch, out=block[:, :f])
         else:
+            if seek:  # the old place fades out while the new one fades in
+                self._tail_pos, self._tail_done = self._pos, 0
+                self._pos, self._seek_seen = target, serial
             self._render(block, mix)
 
     @staticmethod
@@ -332,8 +328,23 @@ class Player:
             row = block[c]
             np.multiply(row, curve[:f], out=row)
 
+    def _crossfade_tail(self, dest: np.ndarray, mix: MixState) -> None:
+        """While a tail sounds: fade ``dest``'s head in and add the tail's audio fading out."""
+        mixer = self._mixer
+        done = self._tail_done
+        f = min(dest.shape[1], mixer.fade_len - done)
+        self._fade(dest[:, :f], mixer.fade_in[done:done + f])
+        scratch = mixer.scratch[:, :f]
+        scratch.fill(0.0)
+        mixer.mix(scratch, self._tail_pos, mix, fades=False)
+        self._fade(scratch, mixer.fade_out[done:done + f])
+        np.add(dest[:, :f], scratch, out=dest[:, :f])
+        self._tail_pos += f
+        self._tail_done = done + f
+
     def _render(self, dest: np.ndarray, mix: MixState) -> None:
-        """Mix [channels, n] from the current position, wrapping at the loop end, stopping at the end."""
+        """Mix [channels, n] from the current position, wrapping at the loop end (with a crossfade from the
+        audio after the loop end to the loop start), stopping at the end of the audio."""
         n = dest.shape[1]
         off = 0
         pos = self._pos
@@ -346,16 +357,17 @@ class Player:
                 loop = None
                 end = mix.frames
             if pos >= end:
-                if loop is not None:
-                    pos = loop[0]
-                    continue
                 self._want_playing = False  # reached the end: stop
                 self._audible = False
                 break
             m = min(n - off, end - pos)
-            mixer.mix(dest[:, off:off + m], pos, mix)
+            segment = dest[:, off:off + m]
+            mixer.mix(segment, pos, mix)
+            if self._tail_done < mixer.fade_len:
+                self._crossfade_tail(segment, mix)
             off += m
             pos += m
             if loop is not None and pos >= loop[1]:
+                self._tail_pos, self._tail_done = pos, 0
                 pos = loop[0]
         self._pos = pos

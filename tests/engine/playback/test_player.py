@@ -182,18 +182,26 @@ def test_pause_fades_out_and_holds_position():
     assert player.position_s == held and not player.playing
 
 
-def test_loop_repeats_the_region_exactly():
+def test_loop_repeats_the_region_with_a_crossfade_at_each_wrap():
     player = make_player()
     x = tone(seconds=1.0, hz=97.0)
     player.set_track("v", x)
-    start_f, end_f = 4410, 4410 + 1500  # 0.1 s .. 0.134 s: the block wraps inside
+    start_f, end_f = 4410, 4410 + 1500  # 0.1 s .. 0.134 s: wraps fall inside blocks and across them
+    length = end_f - start_f
     player.set_loop(start_f / SR, end_f / SR)
     player.seek(start_f / SR)
     player.play()
     stream(player).pull()
     out = stream(player).pull_many(8)[:, 0]
-    positions = start_f + (np.arange(BLOCK, 9 * BLOCK) % (end_f - start_f))
-    np.testing.assert_array_equal(out, x[positions])
+    k = np.arange(BLOCK, 9 * BLOCK)  # frames since play
+    into = k % length  # frames into the current pass of the loop
+    expected = x[start_f + into].copy()
+    after_wrap = (k >= length) & (into < FADE)  # the first 10 ms of every pass but the first
+    w = (into[after_wrap] + 0.5) / FADE
+    expected[after_wrap] = x[start_f + into[after_wrap]] * w + x[end_f + into[after_wrap]] * (1 - w)
+    np.testing.assert_allclose(out, expected, atol=1e-6)
+    assert after_wrap.any()
+    assert np.max(np.abs(np.diff(out))) < 0.01  # the 97-Hz tone's own slope is ~0.007: no click at the wraps
     assert start_f / SR <= player.position_s < end_f / SR
     player.clear_loop()
     assert player.loop_s is None
