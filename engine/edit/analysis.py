@@ -1,0 +1,235 @@
+"""θ-guided STFT analysis of a real stem: the frames, their F0, vocal-tract envelope and harmonic/noise split.
+
+Everything here is per frame, so any range of frames can be analysed alone and gives the same values as the
+whole stem (this is what lets :mod:`engine.edit.render` render a played region first, in chunks, seamlessly).
+
+Frame ``t`` (any integer, negative allowed) is centred on sample ``t * hop``; a periodic Hann window of ``n_fft``
+samples, ``hop = n_fft / 4``. ``n_fft`` is chosen per voice so that a window holds >= 5.5 periods of the voice's
+low notes, which resolves the harmonics the comb needs.
+
+Envelope: in voiced frames, log-magnitudes of the harmonic peaks (at multiples of the refined F0) interpolated
+linearly across frequency — exact at the harmonics, which is where pitch and formant edits read it; in unvoiced
+frames, the log of the power spectrum smoothed over ~300 Hz. (θ's own LSF envelope is fitted to the mixture at
+the model's rate; the stem's own envelope is what must be whitened for the edit to keep the stem's detail.)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.fft
+from scipy.ndimage import uniform_filter1d
+
+from engine.edit.theta_voice import ThetaVoice
+
+EPS = 1e-9
+HOP_DIVISOR = 4  # hop = n_fft / 4: Hann analysis and synthesis windows sum to 1.5 exactly
+
+
+@dataclass(frozen=True)
+class FrameGrid:
+    """The STFT grid of one voice: n_fft and hop in samples at ``sample_rate`` Hz."""
+
+    sample_rate: int
+    n_fft: int
+
+    @property
+    def hop(self) -> int:
+        return self.n_fft // HOP_DIVISOR
+
+    @property
+    def n_bins(self) -> int:
+        return self.n_fft // 2 + 1
+
+    @property
+    def bin_hz(self) -> float:
+        return self.sample_rate / self.n_fft
+
+    @property
+    def window(self) -> np.ndarray:
+        n = np.arange(self.n_fft)
+        return (0.5 - 0.5 * np.cos(2 * np.pi * n / self.n_fft)).astype(np.float32)
+
+    def frame_range(self, start: int, stop: int) -> tuple[int, int]:
+        """[t_lo, t_hi) frames whose windows touch samples [start, stop)."""
+        return (start - self.n_fft // 2) // self.hop, (stop + self.n_fft // 2) // self.hop + 1
+
+
+def choose_grid(theta: ThetaVoice, sample_rate: int, periods: float = 5.5) -> FrameGrid:
+    """The FrameGrid of a voice: a power-of-two window holding ``periods`` periods of its low notes (10th pct)."""
+    voiced = theta.f0_hz[theta.voiced]
+    low = float(np.percentile(voiced, 10)) if len(voiced) else 150.0
+    n_fft = int(2 ** np.ceil(np.log2(periods * sample_rate / max(low, 50.0))))
+    scale = sample_rate / 16000
+    n_fft = int(np.clip(n_fft, 2 ** round(np.log2(256 * scale)), 2 ** round(np.log2(4096 * scale))))
+    return FrameGrid(sample_rate, n_fft)
+
+
+@dataclass
+class FrameAnalysis:
+    """Analysis of frames [t0, t0 + T) of one stem.
+
+    spec: [T, F] complex64 STFT. f0_hz: [T] refined F0 (θ's elsewhere). voiced: [T] bool.
+    log_env: [T, F] float32 natural-log magnitude envelope through the harmonic peaks (exact at the harmonics).
+    log_model: [T, F] float32 the envelope read between the harmonics: ``log_env`` plus the curvature of an
+    all-pole (LPC) fit between harmonic samples, so formant peaks that fall between harmonics are kept when the
+    envelope is read at other frequencies (pitch and formant edits).
+    log_noise: [T, F] float32 natural-log noise power per bin under the harmonics (voiced frames).
+    """
+
+    t0: int
+    spec: np.ndarray
+    f0_hz: np.ndarray
+    voiced: np.ndarray
+    log_env: np.ndarray
+    log_model: np.ndarray
+    log_noise: np.ndarray
+
+    @property
+    def n_frames(self) -> int:
+        return self.spec.shape[0]
+
+    def slice(self, t_lo: int, t_hi: int) -> "FrameAnalysis":
+        a, b = t_lo - self.t0, t_hi - self.t0
+        return FrameAnalysis(t_lo, self.spec[a:b], self.f0_hz[a:b], self.voiced[a:b], self.log_env[a:b],
+                             self.log_model[a:b], self.log_noise[a:b])
+
+    @staticmethod
+    def concat(parts: list["FrameAnalysis"]) -> "FrameAnalysis":
+        if len(parts) == 1:
+            return parts[0]
+        return FrameAnalysis(parts[0].t0, *(np.concatenate([getattr(p, k) for p in parts]) for k in
+                                            ("spec", "f0_hz", "voiced", "log_env", "log_model", "log_noise")))
+
+
+def stft_frames(stem: np.ndarray, grid: FrameGrid, t_lo: int, t_hi: int) -> np.ndarray:
+    """[T, F] complex64 STFT of frames [t_lo, t_hi) of ``stem`` ([N] samples, zero outside)."""
+    n_fft, hop = grid.n_fft, grid.hop
+    first = t_lo * hop - n_fft // 2
+    last = (t_hi - 1) * hop + n_fft // 2
+    a, b = max(first, 0), min(last, len(stem))
+    seg = np.zeros(last - first, dtype=np.float32)
+    if b > a:
+        seg[a - first:b - first] = stem[a:b]
+    frames = np.lib.stride_tricks.sliding_window_view(seg, n_fft)[::hop][: t_hi - t_lo]
+    return scipy.fft.rfft(frames * grid.window, axis=1).astype(np.complex64, copy=False)
+
+
+def _interp_rows(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """values [T, F] read at fractional column ``positions`` [T, M] (clamped), linear interpolation."""
+    n = values.shape[1]
+    pos = np.clip(positions, 0, n - 1)
+    lo = np.minimum(pos.astype(np.int64), n - 2)
+    frac = (pos - lo).astype(values.dtype)
+    rows = np.arange(values.shape[0])[:, None]
+    return values[rows, lo] * (1 - frac) + values[rows, lo + 1] * frac
+
+
+def refine_f0(mag: np.ndarray, f0_hz: np.ndarray, grid: FrameGrid, span_cents: float = 40.0,
+              step_cents: float = 5.0, n_harmonics: int = 12) -> np.ndarray:
+    """[T] F0 near ``f0_hz`` maximising the mean log-magnitude at its first harmonics (parabolic refinement).
+
+    mag: [T, F] magnitudes. θ's F0 comes from a mixture; this aligns the comb with the stem's own harmonics.
+    """
+    offsets = np.arange(-span_cents, span_cents + step_cents / 2, step_cents)
+    cand = f0_hz[:, None] * 2.0 ** (offsets[None, :] / 1200)  # [T, C]
+    k = np.arange(1, n_harmonics + 1)
+    pos = cand[:, :, None] * k[None, None, :] / grid.bin_hz  # [T, C, K]
+    valid = pos < grid.n_bins - 2
+    log_mag = np.log(mag + EPS)
+    T, C, K = pos.shape
+    vals = _interp_rows(log_mag, pos.reshape(T, C * K)).reshape(T, C, K)
+    score = np.where(valid, vals, 0).sum(axis=2) / np.maximum(valid.sum(axis=2), 1)
+    best = np.clip(np.argmax(score, axis=1), 1, C - 2)
+    rows = np.arange(T)
+    a, b, c = score[rows, best - 1], score[rows, best], score[rows, best + 1]
+    den = a - 2 * b + c
+    shift = np.where(den < 0, 0.5 * (a - c) / np.where(den < 0, den, -1), 0.0)
+    cents = offsets[best] + np.clip(shift, -1, 1) * step_cents
+    return f0_hz * 2.0 ** (cents / 1200)
+
+
+def harmonic_comb(f0_hz: np.ndarray, voiced: np.ndarray, grid: FrameGrid, inner_bins: float = 1.5,
+                  outer_bins: float = 2.5) -> np.ndarray:
+    """[T, F] float32: 1 within ``inner_bins`` of a harmonic of ``f0_hz``, 0 beyond ``outer_bins``, 0 if unvoiced."""
+    freqs = np.arange(grid.n_bins, dtype=np.float32) * grid.bin_hz
+    f0 = np.maximum(f0_hz, 1.0).astype(np.float32)[:, None]
+    p = freqs[None, :] / f0
+    dist = np.abs(p - np.round(p)) * f0 / grid.bin_hz
+    comb = np.clip((outer_bins - dist) / (outer_bins - inner_bins), 0, 1)
+    comb[:, 0] = 0  # DC is not a harmonic
+    return (comb * voiced[:, None]).astype(np.float32)
+
+
+def harmonic_envelope(log_mag: np.ndarray, f0_hz: np.ndarray, grid: FrameGrid) -> np.ndarray:
+    """[T, F] log envelope through the harmonic peaks (max over +-1 bin of each multiple of ``f0_hz``)."""
+    T, F = log_mag.shape
+    k_max = int(np.ceil(grid.sample_rate / 2 / max(f0_hz.min(), 30.0))) + 1
+    k = np.arange(1, k_max + 1)
+    centre = np.round(f0_hz[:, None] * k[None, :] / grid.bin_hz).astype(np.int64)  # [T, K]
+    inside = centre <= F - 2
+    rows = np.arange(T)[:, None]
+    peaks = np.full(centre.shape, -np.inf, dtype=np.float32)
+    for d in (-1, 0, 1):
+        peaks = np.maximum(peaks, log_mag[rows, np.clip(centre + d, 0, F - 1)])
+    # beyond Nyquist repeat the last harmonic inside
+    n_inside = np.maximum(inside.sum(axis=1), 1)
+    last = peaks[np.arange(T), n_inside - 1]
+    peaks = np.where(inside, peaks, last[:, None])
+    pos = np.arange(F, dtype=np.float32)[None, :] * grid.bin_hz / f0_hz[:, None].astype(np.float32) - 1
+    return _interp_rows(peaks, pos).astype(np.float32)
+
+
+def levinson(r: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Levinson-Durbin on autocorrelations r: [T, >= order + 1] -> (a [T, order + 1] with a[:, 0] = 1, error [T])."""
+    T = r.shape[0]
+    a = np.zeros((T, order + 1), dtype=np.float64)
+    a[:, 0] = 1
+    err = r[:, 0].astype(np.float64) * (1 + 1e-6) + 1e-12
+    for i in range(1, order + 1):
+        acc = r[:, i] + (a[:, 1:i] * r[:, i - 1:0:-1]).sum(axis=1)
+        k = -acc / err
+        a[:, 1:i] = a[:, 1:i] + k[:, None] * a[:, i - 1:0:-1]
+        a[:, i] = k
+        err = err * np.maximum(1 - k * k, 1e-9)
+    return a, err
+
+
+def all_pole_envelope(log_env: np.ndarray, grid: FrameGrid) -> np.ndarray:
+    """[T, F] log magnitude of the all-pole fit (order 2 + kHz, at most 40) of the power spectrum exp(2·log_env)."""
+    order = int(min(40, 2 + grid.sample_rate // 1000))
+    power = np.exp(2 * log_env.astype(np.float64))
+    r = scipy.fft.irfft(power, n=grid.n_fft, axis=1)[:, :order + 1]
+    a, err = levinson(r, order)
+    inv = scipy.fft.rfft(a, n=grid.n_fft, axis=1)
+    return (0.5 * np.log(err)[:, None] - np.log(np.abs(inv) + EPS)).astype(np.float32)
+
+
+def analyse_frames(stem: np.ndarray, theta: ThetaVoice, grid: FrameGrid, t_lo: int, t_hi: int) -> FrameAnalysis:
+    """Analysis of frames [t_lo, t_hi) of ``stem`` ([N] float32 at grid.sample_rate) guided by ``theta``."""
+    spec = stft_frames(stem, grid, t_lo, t_hi)
+    times = np.arange(t_lo, t_hi) * grid.hop / grid.sample_rate
+    f0, voiced = theta.at(times)
+    power = spec.real ** 2 + spec.imag ** 2
+    mag = np.sqrt(power)
+    log_mag = np.log(mag + EPS).astype(np.float32)
+    smooth_bins = max(3, int(round(300 / grid.bin_hz)) | 1)
+    log_env = (0.5 * np.log(uniform_filter1d(power, smooth_bins, axis=1) + EPS)).astype(np.float32)
+    log_model = log_env.copy()
+    log_noise = np.zeros_like(log_env)
+    if voiced.any():
+        v = np.nonzero(voiced)[0]
+        f0[v] = refine_f0(mag[v], f0[v], grid)
+        log_env[v] = harmonic_envelope(log_mag[v], f0[v], grid)
+        smooth = all_pole_envelope(log_env[v], grid)
+        log_model[v] = log_env[v] + smooth - harmonic_envelope(smooth, f0[v], grid)
+        comb_v = harmonic_comb(f0[v], np.ones(len(v), dtype=bool), grid)
+        # noise power under the harmonics: normalised convolution of the between-harmonic bins
+        width = max(5, int(round(2.5 * np.median(f0[v]) / grid.bin_hz)) | 1)
+        weight = 1 - comb_v
+        num = uniform_filter1d(power[v] * weight, width, axis=1)
+        den = uniform_filter1d(weight, width, axis=1)
+        noise = num / np.maximum(den, 1e-3)
+        noise = np.where(den > 1e-3, noise, power[v] * 1e-3)
+        log_noise[v] = np.log(noise + EPS)
+    return FrameAnalysis(t_lo, spec, f0, voiced, log_env, log_model, log_noise)
