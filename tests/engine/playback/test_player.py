@@ -348,3 +348,50 @@ def test_a_device_that_fails_to_start_is_one_clear_error_and_play_can_retry():
     assert not player.playing and streams[0].closed
     player.play()
     assert player.playing and streams[1].started
+
+
+def test_edits_from_another_thread_while_the_callback_runs_never_break_a_block():
+    import threading
+
+    player = make_player()
+    rng = np.random.default_rng(1)
+    voices = [(0.1 * rng.standard_normal(SR)).astype(np.float32) for _ in range(4)]
+    for i, v in enumerate(voices):
+        player.set_track(f"v{i}", v)
+    player.set_loop(0.0, 0.9)
+    player.play()
+    stop = threading.Event()
+    edits = [0]
+
+    def editor():  # the GUI/engine thread
+        r = np.random.default_rng(2)
+        while not stop.is_set():
+            name = f"v{r.integers(4)}"
+            choice = r.integers(6)
+            if choice == 0:
+                player.replace_audio(name, voices[r.integers(4)])
+            elif choice == 1:
+                player.set_gain_db(name, float(r.uniform(-20, 6)))
+            elif choice == 2:
+                player.set_mute(name, bool(r.integers(2)))
+            elif choice == 3:
+                player.set_solo(name, bool(r.integers(2)))
+            elif choice == 4:
+                player.seek(float(r.uniform(0, 0.9)))
+            else:
+                player.set_pan(name, float(r.uniform(-1, 1)))
+            edits[0] += 1
+
+    thread = threading.Thread(target=editor)
+    thread.start()
+    try:
+        peak = 0.0
+        for _ in range(400):
+            block = stream(player).pull(copy=False)
+            assert np.isfinite(block).all()
+            peak = max(peak, float(np.abs(block).max()))
+    finally:
+        stop.set()
+        thread.join()
+    assert player.callback_errors == 0 and edits[0] > 50
+    assert peak < 4 * 2.0 * 0.1 * 6  # never more than every voice at +6 dB
