@@ -85,14 +85,14 @@ class Player:
 
     def _as_track_samples(self, name: str, samples: np.ndarray, sample_rate: Optional[int]) -> np.ndarray:
         """[1 | channels, frames] float32 C-contiguous (a view when already so), resampled to the player's
-        rate when ``sample_rate`` is given and differs."""
+        rate when ``sample_rate`` is given and differs; other channel counts are averaged to mono."""
         arr = np.asarray(samples)
         if arr.dtype.kind != "f":
             raise MotetError(f"track '{name}': samples must be floating point, not {arr.dtype}")
         if arr.ndim == 1:
             arr = arr[None, :]
-        if arr.ndim != 2 or arr.shape[0] not in (1, 2) or arr.shape[1] < 1:
-            raise MotetError(f"track '{name}': samples must be [frames] or [1|2 channels, frames], got {arr.shape}")
+        if arr.ndim != 2 or arr.shape[1] < 1 or arr.shape[0] > 64:
+            raise MotetError(f"track '{name}': samples must be [frames] or [channels, frames], got {arr.shape}")
         if not np.isfinite(arr).all():
             raise MotetError(f"track '{name}': samples contain NaN or infinite values")
         if sample_rate is not None and int(sample_rate) != self.sample_rate:
@@ -100,7 +100,7 @@ class Player:
 
             arr = np.stack([soxr.resample(np.ascontiguousarray(row, dtype=np.float32), int(sample_rate),
                                           self.sample_rate) for row in arr])
-        if self.channels == 1 and arr.shape[0] == 2:
+        if arr.shape[0] not in (1, self.channels):  # e.g. stereo on a mono output, a 4-channel recording
             arr = arr.mean(axis=0, keepdims=True)
         return np.ascontiguousarray(arr, dtype=np.float32)
 

@@ -265,7 +265,8 @@ def test_resamples_a_track_given_at_another_rate():
 
 @pytest.mark.parametrize("samples, problem", [
     (np.zeros(100, np.int16), "floating point"),
-    (np.zeros((3, 100), np.float32), r"\[frames\] or \[1\|2 channels"),
+    (np.zeros((100, 2, 2), np.float32), r"\[frames\] or \[channels, frames\]"),
+    (np.zeros((2, 0), np.float32), r"\[frames\] or \[channels, frames\]"),
     (np.array([0.0, np.nan], np.float32), "NaN"),
 ])
 def test_bad_track_samples_are_clear_errors(samples, problem):
@@ -395,3 +396,10 @@ def test_edits_from_another_thread_while_the_callback_runs_never_break_a_block()
         thread.join()
     assert player.callback_errors == 0 and edits[0] > 50
     assert peak < 4 * 2.0 * 0.1 * 6  # never more than every voice at +6 dB
+
+
+def test_a_four_channel_recording_plays_folded_to_mono():
+    player = make_player()
+    player.set_track("quad", np.stack([np.full(SR, v, np.float32) for v in (0.1, 0.2, 0.3, 0.4)]))
+    start(player)
+    np.testing.assert_allclose(stream(player).pull(), 0.25, atol=1e-6)
