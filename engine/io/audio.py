@@ -135,6 +135,36 @@ def _wav_truncation(path: Path) -> Optional[str]:
     return None
 
 
+def _ogg_truncation(path: Path) -> Optional[str]:
+    """For an Ogg file that does not end with a complete end-of-stream page: a description, else None.
+
+    libsndfile reports the length up to the last whole page, so a cut-off file would load as a shorter one.
+    Ogg pages (RFC 3533): "OggS", version, header type (0x04 = end of stream), ..., segment count at byte 26,
+    then the segment table; the page is 27 + segments + sum(table) bytes long.
+    """
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            start = max(0, size - 70000)  # a page is at most 65 307 bytes
+            fh.seek(start)
+            tail = fh.read()
+    except OSError:
+        return None
+    at = len(tail)
+    while True:
+        at = tail.rfind(b"OggS", 0, at)
+        if at < 0:
+            return "truncated or corrupt (its last Ogg page is incomplete or missing)"
+        header = tail[at:at + 27]
+        if len(header) == 27 and header[4] == 0:
+            segments = header[26]
+            table = tail[at + 27:at + 27 + segments]
+            if len(table) == segments and at + 27 + segments + sum(table) == len(tail):
+                if header[5] & 0x04:
+                    return None
+                return "truncated or corrupt (the stream ends without its end-of-stream page)"
+
+
 def audio_info(path: str | Path) -> AudioInfo:
     """Read and validate a file's header (no samples): format, rate, channels, declared frames."""
     path = Path(path)
@@ -151,7 +181,11 @@ def audio_info(path: str | Path) -> AudioInfo:
         raise MotetError(f"{path}: implausible sample rate {rate} Hz (expected {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz)")
     if info.channels < 1:
         raise MotetError(f"{path}: declares {info.channels} channels")
-    problem = _wav_truncation(path) if info.format in ("WAV", "WAVEX") else None
+    problem = None
+    if info.format in ("WAV", "WAVEX"):
+        problem = _wav_truncation(path)
+    elif info.format == "OGG":
+        problem = _ogg_truncation(path)
     if problem:
         raise MotetError(f"{path}: {problem}")
     return AudioInfo(path, info.format, info.subtype, rate, int(info.channels), max(0, int(info.frames)))

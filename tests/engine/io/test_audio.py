@@ -237,3 +237,12 @@ def test_a_60_minute_file_loads_with_at_most_two_copies_in_memory(tmp_path):
           f"({peak / one_copy:.2f} copies)")
     assert peak <= 2 * one_copy
     np.testing.assert_allclose(audio.samples[0, -SR:], block, atol=1e-4)
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.95])
+def test_truncated_ogg(tmp_path, keep):
+    path = tmp_path / "cut.ogg"
+    sf.write(path, (0.3 * np.random.default_rng(0).standard_normal(5 * SR)).astype(np.float32), SR)
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    assert_one_line_error(path, "truncated or corrupt")
