@@ -68,9 +68,11 @@ class MixState:
 
     __slots__ = ("tracks", "frames")
 
-    def __init__(self, tracks: tuple = ()):
+    def __init__(self, tracks: tuple = (), frames: Optional[int] = None):
+        """frames: the length that plays (default: the longest track; removed tracks still fading out don't
+        count)."""
         self.tracks = tracks
-        self.frames = max((t.frames for t in tracks), default=0)
+        self.frames = max((t.frames for t in tracks), default=0) if frames is None else frames
 
 
 class Mixer:

@@ -108,7 +108,7 @@ class Player:
         """Rebuild the mix snapshot from the settings and swap it in. Call with ``self._control`` held.
 
         A track whose audio or effective gains change crossfades from what was heard before; a new track
-        fades in.
+        fades in, a removed one fades out.
         """
         old = {t.name: t for t in self._mix.tracks}
         any_solo = any(s.solo for s in self._settings.values())
@@ -123,7 +123,12 @@ class Player:
                 tracks.append(previous)
             else:
                 tracks.append(TrackState(name, s.samples, gains, previous))
-        self._mix = MixState(tuple(tracks))
+        frames = max((t.frames for t in tracks), default=0)
+        silence = pan_gains(0.0, 0.0, self.channels)
+        for name, t in old.items():  # a removed track fades out as a silent "ghost", dropped once faded
+            if name not in self._settings and not (t.silent and t.fade_pos >= self._mixer.fade_len):
+                tracks.append(t if t.silent else TrackState(name, t.samples, silence, t))
+        self._mix = MixState(tuple(tracks), frames)
 
     def set_track(self, name: str, samples: np.ndarray, gain_db: float = 0.0, pan: float = 0.0,
                   sample_rate: Optional[int] = None) -> None:

@@ -251,8 +251,12 @@ def test_remove_track_and_mono_output():
     start(player)
     np.testing.assert_allclose(stream(player).pull(), 0.4, atol=1e-6)  # stereo 'a' folded to mono 0.3
     player.remove_track("b")
-    stream(player).pull()
+    block = stream(player).pull()[:, 0]
+    np.testing.assert_allclose(block[:FADE], 0.3 + 0.1 * (1 - (np.arange(FADE) + 0.5) / FADE), atol=1e-6)
+    np.testing.assert_allclose(block[FADE:], 0.3, atol=1e-6)  # 'b' faded out over 10 ms, no click
     np.testing.assert_allclose(stream(player).pull(), 0.3, atol=1e-6)
+    player.set_gain_db("a", 0.0)  # the next change lets the faded-out track go
+    assert [t.name for t in player._mix.tracks] == ["a"] and player.track_names == ["a"]
     with pytest.raises(MotetError, match="no track named 'b'"):
         player.set_gain_db("b", 0.0)
 
