@@ -69,8 +69,12 @@ def lpc_envelope_db(a: torch.Tensor, n_freqs: int, normalise: bool = False) -> t
 def allpole_filter(x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     """y[n] = x[n] - sum_i a[n, i] y[n - i] for x: [batch, samples], a: [batch, samples, P + 1] (a0 = 1,
     one polynomial per sample). Runs in torchlpc (numba / CUDA), differentiable in x and a."""
+    import os
+
     from torchlpc import sample_wise_lpc
 
+    if x.is_cuda and os.environ.get("MOTET_LPC_ON_CPU"):  # escape hatch where numba's CUDA kernels fail
+        return sample_wise_lpc(x.cpu(), a[..., 1:].cpu().contiguous()).to(x.device)
     return sample_wise_lpc(x, a[..., 1:].contiguous())
 
 

@@ -167,19 +167,24 @@ class VoiceModel:
             frac = idx - i0.to(dtype)
             return torch.gather(env, -1, i0) * (1 - frac) + torch.gather(env, -1, i0 + 1) * frac
 
-        f0e, tilte = f0.unsqueeze(-1), tilt.unsqueeze(-1)
-        k_near = torch.round(freqs / f0e)  # [B, T', F]
+        f0e = f0.unsqueeze(-1)
+        all_k = torch.arange(1, self.n_harmonics + 1, device=f0.device, dtype=dtype)
+        slope = (tilt / (10 * math.log10(2))).unsqueeze(-1)  # p_k ∝ k^slope
+        inside = (all_k * f0e < self.sample_rate / 2).to(dtype)
+        log_norm = torch.log((torch.exp(slope * torch.log(all_k)) * inside).sum(-1, keepdim=True).clamp(min=1e-6))
+        ratio = freqs / f0e
+        k_near = torch.round(ratio)  # [B, T', F]
+        side = torch.where(ratio >= k_near, 1.0, -1.0).to(dtype)
         glide_bins = glide.unsqueeze(-1) * (n_fft / sample_rate) / bin_hz  # F0 change across the window, in bins
         harmonic = torch.zeros_like(k_near)
-        for j in (-1.0, 0.0, 1.0):
-            k = k_near + j
+        for k in (k_near, k_near + side):  # the nearest harmonic and its neighbour on this bin's side
             fk = k * f0e
             ok = ((k >= 1) & (fk < sample_rate / 2)).to(dtype)
             sigma2 = HANN_LOBE_SIGMA_BINS ** 2 + (k * glide_bins) ** 2 / 12
             dist = (freqs - fk) / bin_hz
-            lobe = torch.exp(-0.5 * dist ** 2 / sigma2) * (HANN_LOBE_SIGMA_BINS / torch.sqrt(sigma2))
-            weight = self.harmonic_weights(f0, tilt, k)
-            harmonic = harmonic + ok * weight * envelope_at(fk) * lobe
+            log_weight = slope * torch.log(k.clamp(min=1)) - log_norm
+            lobe = torch.exp(log_weight - 0.5 * dist ** 2 / sigma2) * (HANN_LOBE_SIGMA_BINS * torch.rsqrt(sigma2))
+            harmonic = harmonic + ok * envelope_at(fk) * lobe
         harmonic = harmonic * (p_h.unsqueeze(-1) * sum_w ** 2 / 2)
         shape = noise_shape_power(bands, freqs, self.sample_rate,
                                   torch.linspace(0, self.sample_rate / 2, 257, device=f0.device, dtype=dtype))

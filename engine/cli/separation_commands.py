@@ -1,0 +1,88 @@
+"""``motet train separation``, ``motet eval separation``, ``motet bench separation``."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from engine.cli import Command
+from engine.errors import MotetError
+
+
+def _add_train(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", help="folder of training excerpts (from 'motet data choir'); mixtures + F0 only are used")
+    p.add_argument("-o", "--out", default="assets/models/separation.pt", help="where to save the model")
+    p.add_argument("--valid", help="folder of validation excerpts (stems used for the SI-SDR metric only)")
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--minutes", type=float, help="stop after this wall time")
+    p.add_argument("--seconds", type=float, default=4.0, help="excerpt length used for training")
+    p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--blocks", type=int, default=2)
+    p.add_argument("--power-weight", type=float, default=1.0)
+    p.add_argument("--device", help="cpu, cuda (default: cuda if available); torchrun sets it per process")
+    p.add_argument("--log", help="append JSON lines of the training log here")
+    p.add_argument("--limit", type=int, help="use at most this many training excerpts")
+    p.add_argument("--json", action="store_true")
+
+
+def _run_train(args) -> int:
+    from engine.separation.train import train
+
+    if args.steps < 1 or args.batch < 1:
+        raise MotetError("--steps and --batch must be at least 1")
+    summary = train(args.data, args.out, args.steps, args.batch, args.lr, args.seed, args.device, args.minutes,
+                    args.seconds, args.hidden, args.blocks, args.power_weight, args.valid, args.log,
+                    limit=args.limit)
+    print(json.dumps(summary))
+    return 0
+
+
+def _add_eval(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", choices=["csd", "synthetic"], default="csd")
+    p.add_argument("--f0", choices=["oracle", "estimated"], default="oracle")
+    p.add_argument("--data", help="synthetic: folder of excerpts with stems (default: render 24 test excerpts)")
+    p.add_argument("--refine", type=int, default=100, help="refinement steps for the refined model (0: skip)")
+    p.add_argument("--model", help="separation model .pt (default: the shipped one)")
+    p.add_argument("--device", help="torch device (default cpu)")
+    p.add_argument("--limit", type=int, help="evaluate only the first N excerpts")
+    p.add_argument("--json", action="store_true", help="print only the JSON result")
+
+
+def _run_eval(args) -> int:
+    from engine.separation.evaluate import evaluate, format_table
+
+    result = evaluate(args.dataset, args.f0, model_path=args.model, refine_steps=args.refine, device=args.device,
+                      data=args.data, limit=args.limit)
+    if not args.json:
+        print(format_table(result))
+    print(json.dumps(result))
+    return 0
+
+
+def _add_bench(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seconds", type=float, default=180.0, help="length of the SATB test recording (default 180)")
+    p.add_argument("--rate", type=int, default=44100, help="its sample rate (default 44100)")
+    p.add_argument("--device", help="torch device (default cpu)")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    p.add_argument("--track-f0", action="store_true", help="also time F0 tracking from the mixture")
+    p.add_argument("--json", action="store_true")
+
+
+def _run_bench(args) -> int:
+    from engine.separation.bench import bench
+
+    result = bench(args.seconds, args.rate, args.device, args.threads, args.track_f0)
+    if not args.json:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+    print(json.dumps(result))
+    return 0
+
+
+COMMANDS = [
+    Command("train separation", "train the separation model on mixtures only", _add_train, _run_train),
+    Command("eval separation", "SI-SDR of the separation on CSD or the synthetic corpus", _add_eval, _run_eval),
+    Command("bench separation", "time the separation of a 3-minute SATB recording", _add_bench, _run_bench),
+]

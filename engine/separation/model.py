@@ -1,0 +1,111 @@
+"""The separation model: encoder f_W + one source-filter voice model g per voice, and its unsupervised loss.
+
+loss = multi-scale spectral loss(mixture, sum_v g(θ_v)) + power-model term (the same θ rendered as expected STFT
+power must add up to the mixture's power, in log); both compare with the MIXTURE only (Schulze-Forster et al.,
+"Unsupervised music source separation using differentiable parametric source models", IEEE/ACM TASLP 2023).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from engine.dsp.spectral import multiscale_spectral_loss
+from engine.errors import MotetError
+from engine.separation.encoder import VoiceEncoder
+from engine.separation.features import N_FFT, voice_features
+from engine.voice import VoiceModel
+
+POWER_FLOOR = 1e-7  # noise floor (relative to full scale) of the log-power term
+
+
+@dataclass
+class ModelConfig:
+    sample_rate: int = 16000
+    hop: int = 256
+    n_harmonics: int = 100
+    lpc_order: int = 20
+    n_noise_bands: int = 20
+    hidden: int = 256
+    n_blocks: int = 2
+
+
+class SeparationModel(nn.Module):
+    """mixture [B, samples] + F0 [B, V, T] + voicing [B, V, T] -> θ of every voice (dict of [B, V, T, ...])."""
+
+    def __init__(self, config: ModelConfig | None = None):
+        super().__init__()
+        self.config = config or ModelConfig()
+        c = self.config
+        self.voice = VoiceModel(c.sample_rate, c.hop, c.n_harmonics, c.lpc_order, c.n_noise_bands)
+        self.encoder = VoiceEncoder(self.voice.n_raw, c.hidden, c.n_blocks)
+
+    def forward(self, mixture: torch.Tensor, f0_hz: torch.Tensor, voiced: torch.Tensor) -> dict:
+        per_voice, mel = voice_features(mixture, f0_hz, voiced, self.config.sample_rate, self.config.hop)
+        raw = self.encoder(per_voice, mel)
+        return self.voice.get_controls(raw, f0_hz, voiced)
+
+    def synthesise(self, theta: dict, n_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """θ with [B, V, T...] arrays -> voices [B, V, n_samples]."""
+        b, v = theta["f0_hz"].shape[:2]
+        flat = {key: val.reshape((b * v,) + val.shape[2:]) for key, val in theta.items()}
+        return self.voice.get_signal(**flat, n_samples=n_samples, generator=generator).reshape(b, v, n_samples)
+
+    def power(self, theta: dict, sample_rate: int, n_fft: int, frame_times_s: torch.Tensor) -> torch.Tensor:
+        """Expected STFT power of every voice: [B, V, n_fft // 2 + 1, T']."""
+        b, v = theta["f0_hz"].shape[:2]
+        flat = {key: val.reshape((b * v,) + val.shape[2:]) for key, val in theta.items()}
+        p = self.voice.power_spectrogram(**flat, sample_rate=sample_rate, n_fft=n_fft, frame_times_s=frame_times_s)
+        return p.reshape((b, v) + p.shape[1:])
+
+    def n_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    # ------------------------------------------------------------------ loss
+    def unsupervised_loss(self, mixture: torch.Tensor, f0_hz: torch.Tensor, voiced: torch.Tensor,
+                          generator: torch.Generator | None = None, power_weight: float = 1.0):
+        """(loss, θ) from the mixture alone. mixture [B, N] at the model rate, N = T * hop."""
+        theta = self(mixture, f0_hz, voiced)
+        n = mixture.shape[-1]
+        voices = self.synthesise(theta, n, generator)
+        loss = multiscale_spectral_loss(mixture, voices.sum(1))
+        if power_weight > 0:
+            loss = loss + power_weight * self.power_loss(mixture, theta)
+        return loss, theta
+
+    def power_loss(self, mixture: torch.Tensor, theta: dict) -> torch.Tensor:
+        """Mean |log mixture STFT power - log sum of the voices' rendered power| (N_FFT at the model rate)."""
+        sr, hop = self.config.sample_rate, self.config.hop
+        window = torch.hann_window(N_FFT, device=mixture.device, dtype=mixture.dtype)
+        spec = torch.stft(mixture, N_FFT, hop_length=hop, window=window, center=True, return_complex=True)
+        target = spec.abs() ** 2
+        times = torch.arange(target.shape[-1], device=mixture.device) * (hop / sr)
+        rendered = self.power(theta, sr, N_FFT, times).sum(1)
+        floor = POWER_FLOOR * float((window ** 2).sum())
+        return (torch.log(target + floor) - torch.log(rendered + floor)).abs().mean()
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: str | Path, extra: dict | None = None) -> None:
+        torch.save({"config": asdict(self.config), "state": self.state_dict(), "extra": extra or {}}, path)
+
+    @classmethod
+    def load(cls, path: str | Path, device=None) -> "SeparationModel":
+        path = Path(path)
+        if not path.is_file():
+            raise MotetError(f"{path}: separation model not found")
+        try:
+            blob = torch.load(path, map_location="cpu", weights_only=True)
+            model = cls(ModelConfig(**blob["config"]))
+            model.load_state_dict(blob["state"])
+        except Exception as err:  # corrupt or foreign file
+            raise MotetError(f"{path}: not a motet separation model ({err})") from None
+        model.extra = blob.get("extra", {})
+        return model.to(device or "cpu").eval()
+
+
+def default_model_path() -> Path:
+    from engine.datasets import assets_dir
+
+    return assets_dir() / "models" / "separation.pt"

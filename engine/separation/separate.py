@@ -1,0 +1,217 @@
+"""Separate a choir recording into one stem per voice (the function the CLI and the GUI worker call).
+
+Pipeline: mono mixture at the model rate -> F0 of every voice (given, or :func:`engine.f0.track_voices`) ->
+optional unsupervised refinement on this recording -> per chunk (with context margins) the encoder's θ -> the
+voices' power spectra rendered at the INPUT rate over its full band -> Wiener masks on the mixture's complex STFT
+-> stems, cross-faded between chunks. Working memory is flat in the file's length (one chunk at a time).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine.choir import voice_names
+from engine.errors import MotetError
+from engine.f0.tracks import F0Tracks
+from engine.jobs import Progress, report, sub_progress
+from engine.separation.masks import apply_masks, wiener_masks
+from engine.separation.model import SeparationModel, default_model_path
+
+CHUNK_S = 8.0      # seconds of output per chunk
+CONTEXT_S = 1.0    # extra seconds read on each side of a chunk
+FADE_S = 0.1       # cross-fade between neighbouring chunks
+MIN_VOICED_FRACTION = 0.02  # a voice voiced in fewer frames than this is "not in the audio"
+SILENCE_RMS = 1e-5
+
+
+@dataclass
+class Separation:
+    """stems: [V, C, N] float32 at ``sample_rate`` (sum over V = the input); f0: the F0 used; theta: θ per
+    docs/theta.md as numpy arrays [V, T, ...] at ``hop_s``; f0_source: 'given', 'tracked' or 'score'."""
+
+    stems: np.ndarray
+    sample_rate: int
+    names: list[str]
+    f0: F0Tracks
+    theta: dict
+    model_sample_rate: int
+    hop_s: float
+    f0_source: str = "given"
+    notes: list[str] = field(default_factory=list)
+
+
+def check_audio(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """[C, N] float32 (a 1-D input becomes one channel); clear errors for empty, silent or broken audio."""
+    x = np.asarray(samples, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[None]
+    if x.ndim != 2 or x.shape[1] == 0:
+        raise MotetError(f"audio: expected samples [channels, frames], got shape {x.shape}")
+    if sample_rate < 8000:
+        raise MotetError(f"audio: sample rate {sample_rate} Hz is too low (need at least 8000 Hz)")
+    if x.shape[1] < 0.5 * sample_rate:
+        raise MotetError(f"audio: {x.shape[1] / sample_rate:.2f} s is too short to separate (need 0.5 s)")
+    if not np.all(np.isfinite(x)):
+        raise MotetError("audio: samples hold NaN or infinite values")
+    if float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) < SILENCE_RMS:
+        raise MotetError("audio: the recording is silent; nothing to separate")
+    return x
+
+
+def _to_rate(x: np.ndarray, rate: int, target: int) -> np.ndarray:
+    if rate == target:
+        return x.astype(np.float32)
+    import soxr
+
+    return soxr.resample(x.astype(np.float32), rate, target).astype(np.float32)
+
+
+def estimate_f0(mono: np.ndarray, sample_rate: int, n_voices: int, score=None, progress: Progress | None = None):
+    """(F0Tracks, source) from motet's own per-voice tracker (:func:`engine.f0.track_voices`)."""
+    try:
+        from engine.f0 import track_voices
+    except ImportError:
+        raise MotetError("no per-voice F0 tracker is available in this build: pass --f0 CSV") from None
+    tracks = track_voices(mono, sample_rate, n_voices, score=score, progress=progress)
+    return tracks, ("score" if score is not None else "tracked")
+
+
+def check_voices(f0: F0Tracks, n_voices: int, what: str) -> None:
+    """Every asked-for voice must sing somewhere: else the audio holds fewer voices than asked."""
+    if f0.n_voices != n_voices:
+        raise MotetError(f"{what}: has {f0.n_voices} voices, but {n_voices} were asked for")
+    present = f0.voiced.mean(axis=1) >= MIN_VOICED_FRACTION
+    if present.sum() < n_voices:
+        missing = [name for name, ok in zip(f0.names, present) if not ok]
+        raise MotetError(f"{what}: found {int(present.sum())} singing voice(s) but {n_voices} were asked for "
+                         f"(no F0 for {', '.join(missing)}); ask for fewer voices (--voices)")
+
+
+def theta_to_numpy(theta: dict) -> dict:
+    return {k: v.detach().cpu().numpy() for k, v in theta.items()}
+
+
+@torch.no_grad()
+def _chunk_theta(model: SeparationModel, mono16: torch.Tensor, f0: torch.Tensor, voiced: torch.Tensor) -> dict:
+    """θ for one chunk: mono16 [N], f0/voiced [V, T] -> dict of [1, V, T, ...]."""
+    return model(mono16.unsqueeze(0), f0.unsqueeze(0), voiced.unsqueeze(0))
+
+
+def _fade_weights(n: int, start: int, end: int, first: bool, last: bool, fade: int, offset: int) -> np.ndarray:
+    """Trapezoid weights over samples offset..offset+n: 1 inside [start, end), linear ramps of ``fade`` samples
+    centred on start and end (none at the file's edges); neighbouring trapezoids add up to 1."""
+    t = np.arange(offset, offset + n, dtype=np.float64) + 0.5
+    w = np.ones(n)
+    if not first:
+        w *= np.clip((t - (start - fade / 2)) / fade, 0, 1)
+    if not last:
+        w *= np.clip(((end + fade / 2) - t) / fade, 0, 1)
+    return w.astype(np.float32)
+
+
+def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | None = None, score=None,
+             refine_steps: int = 0, device=None, progress: Progress | None = None,
+             model: SeparationModel | None = None, chunk_s: float = CHUNK_S) -> Separation:
+    """Separate ``audio`` [C, N] (or [N]) at ``sample_rate`` into ``n_voices`` stems (2..8), highest first.
+
+    f0: F0 of every voice (else tracked from the mixture, with ``score`` if given); refine_steps: steps of
+    unsupervised adaptation to this recording; device: torch device (default CPU); progress: engine.jobs.
+    """
+    if not 2 <= int(n_voices) <= 8:
+        raise MotetError(f"--voices: motet separates 2 to 8 voices, not {n_voices}")
+    x = check_audio(audio, sample_rate)
+    device = torch.device(device or "cpu")
+    model = model or SeparationModel.load(default_model_path())
+    model = model.to(device).eval()
+    sr_m, hop = model.config.sample_rate, model.config.hop
+    hop_s = hop / sr_m
+    notes = []
+    mono = x.mean(0)
+    mono16 = _to_rate(mono, sample_rate, sr_m)
+
+    if f0 is None:
+        f0, source = estimate_f0(mono, sample_rate, n_voices, score, sub_progress(progress, 0.0, 0.3))
+    else:
+        source = "given"
+    check_voices(f0, n_voices, "F0" if source == "given" else "audio")
+    names = voice_names(n_voices)
+    n_frames = int(math.ceil(len(mono16) / hop))
+    tracks = f0.resampled(np.arange(n_frames) * hop_s)
+    f0_t = torch.tensor(tracks.f0_hz, dtype=torch.float32)
+    voiced_t = torch.tensor(tracks.voiced, dtype=torch.float32)
+    f0_t = torch.where(f0_t > 0, f0_t, torch.full_like(f0_t, 200.0))
+    mono16 = np.pad(mono16, (0, n_frames * hop - len(mono16)))
+    mono16_t = torch.tensor(mono16)
+
+    start_frac = 0.3 if source != "given" else 0.0
+    if refine_steps > 0:
+        from engine.separation.refine import refine
+
+        model = refine(model, mono16_t, f0_t, voiced_t, refine_steps, device=device,
+                       progress=sub_progress(progress, start_frac, start_frac + 0.4))
+        start_frac += 0.4
+        notes.append(f"refined on this recording for {refine_steps} steps")
+
+    n = x.shape[1]
+    chunk = int(round(chunk_s * sample_rate))
+    context = int(round(CONTEXT_S * sample_rate))
+    fade = int(round(FADE_S * sample_rate))
+    n_chunks = max(1, int(math.ceil(n / chunk)))
+    stems = np.zeros((n_voices, x.shape[0], n), dtype=np.float32)
+    theta_parts = []
+    for i in range(n_chunks):
+        start, end = i * chunk, min(n, (i + 1) * chunk)
+        # context window, aligned to model frames
+        f_lo = max(0, int(math.floor((start - context - fade) / sample_rate / hop_s)))
+        f_hi = min(n_frames, int(math.ceil((end + context + fade) / sample_rate / hop_s)) + 1)
+        a = int(round(f_lo * hop_s * sample_rate))
+        b = min(n, int(round(f_hi * hop_s * sample_rate)))
+        theta = _chunk_theta(model, mono16_t[f_lo * hop: f_hi * hop].to(device), f0_t[:, f_lo:f_hi].to(device),
+                             voiced_t[:, f_lo:f_hi].to(device))
+        t0 = a / sample_rate - f_lo * hop_s  # time of the audio window's start within the θ chunk
+
+        def masks_fn(n_fft, times, theta=theta, t0=t0):
+            power = model.power(theta, sample_rate, n_fft, times + t0)[0]
+            return wiener_masks(power.double()).float()
+
+        with torch.no_grad():
+            part = apply_masks(torch.tensor(x[:, a:b], device=device), masks_fn, sample_rate).cpu().numpy()
+        w = _fade_weights(b - a, start, end, i == 0, i == n_chunks - 1, fade, a)
+        stems[:, :, a:b] += part * w
+        # θ of the frames this chunk owns
+        own_lo = int(math.ceil(start / sample_rate / hop_s))
+        own_hi = n_frames if i == n_chunks - 1 else int(math.ceil(end / sample_rate / hop_s))
+        theta_parts.append({k: v[0, :, own_lo - f_lo: own_hi - f_lo].detach().cpu() for k, v in theta.items()})
+        report(progress, start_frac + (1 - start_frac) * (i + 1) / n_chunks, f"separating chunk {i + 1}/{n_chunks}")
+
+    theta_all = {k: torch.cat([p[k] for p in theta_parts], 1) for k in theta_parts[0]}
+    theta_np = theta_to_numpy(theta_all)
+    theta_np["voiced"] = theta_np["voiced"] > 0.5
+    tracks_out = F0Tracks(np.arange(n_frames) * hop_s, tracks.f0_hz, tracks.voiced, names)
+    return Separation(stems, sample_rate, names, tracks_out, theta_np, sr_m, hop_s, source, notes)
+
+
+def write_separation(sep: Separation, out_dir: str | Path) -> list[Path]:
+    """Write DIR/<name>.wav per voice, DIR/f0.csv and DIR/params.npz (θ per docs/theta.md)."""
+    from engine.io.audio import save_audio
+
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise MotetError(f"{out}: exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, stem in zip(sep.names, sep.stems):
+        path = out / f"{name}.wav"
+        save_audio(path, stem, sep.sample_rate)
+        written.append(path)
+    sep.f0.to_csv(out / "f0.csv")
+    written.append(out / "f0.csv")
+    theta = {k: np.asarray(v, dtype=bool if k == "voiced" else np.float32) for k, v in sep.theta.items()}
+    np.savez(out / "params.npz", names=np.array(sep.names), sample_rate=np.int64(sep.model_sample_rate),
+             hop_s=np.float64(sep.hop_s), **theta)
+    written.append(out / "params.npz")
+    return written

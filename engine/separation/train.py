@@ -1,0 +1,153 @@
+"""Training of the separation model on mixtures only (``motet train separation``).
+
+Reproducible (seeded data order, noise and initialisation), logs JSON lines, runs on CPU, one GPU, or several
+GPUs with torch's DistributedDataParallel when started by ``torchrun`` (WORLD_SIZE / RANK / LOCAL_RANK set).
+Validation SI-SDR uses the corpus stems as references for the metric only; the loss never sees a stem.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from engine.jobs import Progress, report
+from engine.separation.data import ExcerptSet, load_excerpts
+from engine.separation.masks import apply_masks, wiener_masks
+from engine.separation.model import ModelConfig, SeparationModel
+
+
+class Objective(nn.Module):
+    """Wraps the model so that DDP sees the whole unsupervised loss as one forward."""
+
+    def __init__(self, model: SeparationModel, power_weight: float):
+        super().__init__()
+        self.model = model
+        self.power_weight = power_weight
+
+    def forward(self, mix, f0, voiced, generator=None):
+        loss, _ = self.model.unsupervised_loss(mix, f0, voiced, generator, self.power_weight)
+        return loss
+
+
+def si_sdr(reference: np.ndarray, estimate: np.ndarray, eps: float = 1e-9) -> float:
+    """Scale-invariant SDR in dB (Le Roux et al., ICASSP 2019) of 1-D arrays (means removed)."""
+    r = reference - reference.mean()
+    e = estimate - estimate.mean()
+    target = (np.dot(e, r) / (np.dot(r, r) + eps)) * r
+    return float(10 * np.log10((np.sum(target ** 2) + eps) / (np.sum((e - target) ** 2) + eps)))
+
+
+@torch.no_grad()
+def validate(model: SeparationModel, data: ExcerptSet, device, max_excerpts: int = 32) -> dict:
+    """Mean SI-SDR (dB, whole excerpts) of the masked stems against the corpus stems, and the mixture's."""
+    model.eval()
+    sr = model.config.sample_rate
+    scores, base = [], []
+    for i in range(min(max_excerpts, len(data.mixture))):
+        mix = torch.tensor(data.mixture[i], device=device)
+        theta = model(mix[None], torch.tensor(data.f0_hz[i], device=device)[None],
+                      torch.tensor(data.voiced[i], device=device)[None])
+        stems = apply_masks(mix[None], lambda n_fft, t: wiener_masks(model.power(theta, sr, n_fft, t)[0].double())
+                            .float(), sr)[:, 0].cpu().numpy()
+        for v in range(stems.shape[0]):
+            ref = data.stems[i, v]
+            if np.sqrt(np.mean(ref ** 2)) > 1e-4:
+                scores.append(si_sdr(ref, stems[v]))
+                base.append(si_sdr(ref, data.mixture[i]))
+    model.train()
+    return {"valid_si_sdr_db": float(np.mean(scores)), "valid_mixture_si_sdr_db": float(np.mean(base))}
+
+
+def train(data_dir: str | Path, out_path: str | Path, steps: int = 2000, batch: int = 8, lr: float = 1e-3,
+          seed: int = 0, device: str | None = None, minutes: float | None = None, seconds: float = 4.0,
+          hidden: int = 256, n_blocks: int = 2, power_weight: float = 1.0, valid_dir: str | Path | None = None,
+          log_path: str | Path | None = None, progress: Progress | None = None, limit: int | None = None) -> dict:
+    """Train from scratch on the excerpts under ``data_dir``; save to ``out_path``; return a summary dict."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if world > 1:
+        import torch.distributed as dist
+
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+        if torch.cuda.is_available():
+            torch.cuda.set_device(local)
+            device = f"cuda:{local}"
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    torch.manual_seed(seed)
+    config = ModelConfig(hidden=hidden, n_blocks=n_blocks)
+    model = SeparationModel(config).to(device)
+    objective = Objective(model, power_weight)
+    if world > 1:
+        objective = nn.parallel.DistributedDataParallel(objective, device_ids=[device.index] if device.type == "cuda"
+                                                        else None)
+    data = load_excerpts(data_dir, config.sample_rate, config.hop, seconds, limit=limit)
+    valid = load_excerpts(valid_dir, config.sample_rate, config.hop, seconds, with_stems=True, limit=64) \
+        if valid_dir else None
+    mix_all = torch.tensor(data.mixture)
+    f0_all, voiced_all = torch.tensor(data.f0_hz), torch.tensor(data.voiced)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    t0 = time.time()
+
+    def lr_factor(s: int) -> float:
+        """Warm-up over 100 steps, then a cosine over the run (by steps or by wall time, whichever is further)."""
+        done = s / max(1, steps)
+        if minutes:
+            done = max(done, (time.time() - t0) / (minutes * 60))
+        return min(1.0, (s + 1) / 100) * 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
+    rng = np.random.default_rng([seed, rank])
+    noise_gen = torch.Generator(device=device).manual_seed(seed * 1000 + rank)
+    log = open(log_path, "a") if (log_path and rank == 0) else None
+    summary = {"excerpts": len(data.mixture), "voices": int(data.f0_hz.shape[1]), "parameters": model.n_parameters(),
+               "device": str(device), "world_size": world, "seed": seed, "batch": batch}
+    step = 0
+    losses = []
+    for step in range(1, steps + 1):
+        idx = torch.tensor(rng.choice(len(mix_all), batch, replace=len(mix_all) < batch))
+        gain = torch.tensor(10 ** (rng.uniform(-12, 6, batch) / 20), dtype=torch.float32).unsqueeze(1)
+        mix = (mix_all[idx] * gain).to(device, non_blocking=True)
+        loss = objective(mix, f0_all[idx].to(device), voiced_all[idx].to(device), noise_gen)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+        elapsed = time.time() - t0
+        if rank == 0 and (step % 25 == 0 or step == 1):
+            entry = {"step": step, "loss": float(np.mean(losses[-25:])), "lr": sched.get_last_lr()[0],
+                     "elapsed_s": round(elapsed, 1)}
+            if valid is not None and step % 250 == 0:
+                entry.update(validate(model, valid, device))
+            print(json.dumps(entry), flush=True)
+            if log:
+                log.write(json.dumps(entry) + "\n")
+                log.flush()
+        report(progress, step / steps, f"training step {step}/{steps}")
+        if minutes is not None and elapsed > minutes * 60:
+            break
+    wall = time.time() - t0
+    summary.update({"steps": step, "final_loss": float(np.mean(losses[-50:])), "wall_s": round(wall, 1),
+                    "hardware": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"})
+    if valid is not None and rank == 0:
+        summary.update(validate(model, valid, device))
+    if rank == 0:
+        Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+        model.to("cpu").save(out_path, extra={"training": summary})
+        if log:
+            log.write(json.dumps({"summary": summary}) + "\n")
+            log.close()
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.destroy_process_group()
+    return summary
