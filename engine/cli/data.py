@@ -72,8 +72,8 @@ def _run_choir(args) -> int:
 
 def _add_demo(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--out", default="assets/demo", help="output folder (default assets/demo)")
-    parser.add_argument("--piece", default="bach/bwv269", help="piece of the catalogue (default bach/bwv269)")
-    parser.add_argument("--seconds", default=24.0, help="length in s, at most 30")
+    parser.add_argument("--piece", default="bach/bwv244.62", help="four-part piece of the catalogue (default bach/bwv244.62)")
+    parser.add_argument("--seconds", default=28.0, help="length in s, at most 30 (default 28)")
     parser.add_argument("--seed", default=3, help="random seed")
     parser.add_argument("--stems", action="store_true", help="also write one FLAC per voice")
 

@@ -78,12 +78,16 @@ def _check_excerpt_args(n_voices: int, seconds: float, rate: int) -> None:
 
 
 def render_excerpt(piece: str, start_bar: int, n_voices: int = 4, seconds: float = 4.0, rate: int = 16000,
-                   seed: int = 0, room: bool = True, singers_per_part: Optional[int] = None) -> Excerpt:
+                   seed: int = 0, room: bool = True, singers_per_part: Optional[int] = None,
+                   tempo_qpm: Optional[float] = None, end_bar: Optional[int] = None,
+                   rt60_s: Optional[float] = None) -> Excerpt:
     """Sing ``seconds`` of ``piece`` from bar ``start_bar`` (0-based index into its bars) with ``n_voices`` voices.
 
     Returns an :class:`Excerpt` (mixture [samples], stems [V, samples], F0Tracks at 16 ms hop, meta). The same
     arguments give the same audio. ``room=False`` leaves the stems dry; ``singers_per_part`` fixes how many
-    singers sing each part (default: 1, 2 or 3 at random).
+    singers sing each part (default: 1, 2 or 3 at random). ``tempo_qpm`` (quarter notes per minute) and
+    ``rt60_s`` fix what is otherwise drawn at random; ``end_bar`` ends the music at that bar line (the singers
+    release there and the room rings on).
     """
     catalogue = load_catalogue()
     if piece not in catalogue:
@@ -113,6 +117,15 @@ def render_excerpt(piece: str, start_bar: int, n_voices: int = 4, seconds: float
 
     all_durs = np.concatenate([n[:, 1] for n in notes])
     s_per_tick = rng.uniform(0.45, 0.85) / float(np.median(all_durs))
+    if tempo_qpm is not None:
+        s_per_tick = 60.0 / (tempo_qpm * TICKS_PER_QUARTER)
+    if end_bar is not None:
+        if not start_bar < end_bar < len(data["bars"]):
+            raise MotetError(f"end bar {end_bar}: must lie after bar {start_bar} and before {len(data['bars'])}")
+        stop = data["bars"][end_bar]
+        notes = [n[n[:, 0] < stop].copy() for n in notes]
+        for n in notes:
+            n[:, 1] = np.minimum(n[:, 1], stop - n[:, 0])
     t0 = data["bars"][start_bar] * s_per_tick
     t_start, t_end = t0 - PREROLL_S, t0 + seconds
     n_samples = int(round(seconds * rate))
@@ -123,6 +136,8 @@ def render_excerpt(piece: str, start_bar: int, n_voices: int = 4, seconds: float
 
     rt60 = float(np.exp(rng.uniform(np.log(0.3), np.log(2.5))))
     use_room = room and rng.random() > 0.1
+    if rt60_s is not None:
+        rt60, use_room = float(rt60_s), room
     drr_excerpt = float(rng.uniform(-2.0, 12.0))
     stems = np.zeros((n_voices, n_samples), dtype=np.float32)
     f0 = np.zeros((n_voices, n_frames))

@@ -1,0 +1,77 @@
+"""The demo choir excerpt the app opens on first start: a Bach chorale sung by the synthetic choir.
+
+Writes ``choir-demo.flac`` (44.1 kHz, 24-bit, mono, with room), ``choir-demo.f0.csv`` (F0 of each voice),
+``choir-demo.mid`` (the score as sung: four tracks, transposition and tempo applied), ``choir-demo.json`` (meta)
+and, on request, one FLAC per voice.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from engine.corpus.render import render_excerpt
+from engine.corpus.scores import TICKS_PER_QUARTER, load_catalogue
+from engine.errors import MotetError
+
+DEMO_RATE = 44100
+DEMO_TEMPO_QPM = 84.0
+DEMO_TAIL_S = 2.5
+
+
+def write_demo(out_dir: str | Path, piece: str = "bach/bwv244.62", seconds: float = 28.0, seed: int = 3,
+               stems: bool = False) -> list[Path]:
+    """Render the demo into ``out_dir``; returns the paths written. The music stops at the last bar line that
+    leaves ``DEMO_TAIL_S`` of the ``seconds`` for the room to ring."""
+    from engine.io.audio import save_audio
+
+    catalogue = load_catalogue()
+    if piece not in catalogue:
+        raise MotetError(f"piece '{piece}': not in the score catalogue")
+    data = catalogue[piece]
+    if len(data["parts"]) != 4:
+        raise MotetError(f"piece '{piece}': the demo needs a four-part (SATB) piece")
+    s_per_tick = 60.0 / (DEMO_TEMPO_QPM * TICKS_PER_QUARTER)
+    bar_times = np.asarray(data["bars"]) * s_per_tick
+    fits = np.nonzero(bar_times <= seconds - DEMO_TAIL_S)[0]
+    if len(fits) < 2:
+        raise MotetError(f"--seconds {seconds}: too short for a bar of '{piece}'")
+    end_bar = int(fits[-1])
+    length = float(bar_times[end_bar] + DEMO_TAIL_S)
+    ex = render_excerpt(piece, 0, 4, length, DEMO_RATE, seed, singers_per_part=2, tempo_qpm=DEMO_TEMPO_QPM,
+                        end_bar=end_bar, rt60_s=1.4)
+    gain = np.float32(10 ** (-1.0 / 20) / (np.max(np.abs(ex.mixture)) + 1e-9))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "choir-demo.flac", out / "choir-demo.f0.csv", out / "choir-demo.mid", out / "choir-demo.json"]
+    save_audio(paths[0], ex.mixture * gain, DEMO_RATE)
+    ex.f0.to_csv(paths[1])
+    _write_midi(paths[2], data, ex.meta, end_bar, s_per_tick)
+    meta = dict(ex.meta, gain=round(float(ex.meta["gain"] * gain), 5), end_bar=end_bar,
+                command=f"motet data demo -o {out_dir} --piece {piece} --seconds {seconds:g} --seed {seed}")
+    paths[3].write_text(json.dumps(meta, indent=1))
+    if stems:
+        for name, stem in zip(ex.meta["voices"], ex.stems):
+            path = out / f"choir-demo.{name}.flac"
+            save_audio(path, stem * gain, DEMO_RATE)
+            paths.append(path)
+    return paths
+
+
+def _write_midi(path: Path, data: dict, meta: dict, end_bar: int, s_per_tick: float) -> None:
+    """The score as sung (transposed, at the demo tempo), one track per voice, up to the end bar."""
+    import pretty_midi
+
+    midi = pretty_midi.PrettyMIDI(initial_tempo=DEMO_TEMPO_QPM)
+    stop = data["bars"][end_bar]
+    for name, part in zip(meta["voices"], data["parts"]):
+        track = pretty_midi.Instrument(program=52, name=name)  # GM 53 "Choir Aahs"
+        for onset, dur, pitch, _syl in part["notes"]:
+            if onset >= stop:
+                continue
+            end = min(onset + dur, stop)
+            track.notes.append(pretty_midi.Note(velocity=80, pitch=int(pitch + meta["transpose_semitones"]),
+                                                start=onset * s_per_tick, end=end * s_per_tick))
+        midi.instruments.append(track)
+    midi.write(str(path))
