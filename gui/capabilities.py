@@ -18,13 +18,16 @@ class Capability:
 
 NEEDS = {
     "playback": ("engine.playback", ["Player"], "real-time playback"),
-    "separation": ("engine.separation", ["separate"], "voice separation"),
+    "separation": ("engine.separation.separate", ["separate"], "voice separation"),
     "f0": ("engine.f0", ["track_voices"], "multi-voice F0 tracking"),
-    "edit": ("engine.edit", ["render_voice"], "voice editing"),
+    "edit": ("engine.edit.render", ["VoiceRenderer"], "voice editing"),
     "generation": ("engine.generation.sampling", ["generate_piece"], "theme-conditioned generation"),
     "theme_finder": ("engine.generation.theme", ["find_theme"], "the theme finder"),
     "piano": ("engine.generation.piano", ["render_piano"], "piano rendering"),
 }
+
+
+MODEL_FILES = {"separation": "separation.pt", "generation": "theme_transformer.pt"}
 
 
 @lru_cache(maxsize=None)
@@ -39,6 +42,12 @@ def capability(name: str) -> Capability:
     missing = [a for a in attrs if not hasattr(module, a)]
     if missing:
         return Capability(False, f"Not available yet: {what} ({module_name}.{missing[0]}) is not in this build")
+    weights = MODEL_FILES.get(name)
+    if weights is not None:
+        from engine.datasets import assets_dir
+
+        if not (assets_dir() / "models" / weights).is_file():
+            return Capability(False, f"Not available yet: {what} needs the trained model assets/models/{weights}")
     return Capability(True, "")
 
 

@@ -182,7 +182,7 @@ class ChoirPage(QWidget):
     def _tool_changed(self, button) -> None:
         for key, b in self.tool_buttons.items():
             if b is button:
-                self.view.tool = key
+                self.view.set_tool(key)
 
     def set_playing(self, playing: bool) -> None:
         self.play.setIcon(self.style().standardIcon(QStyle.SP_MediaPause if playing else QStyle.SP_MediaPlay))

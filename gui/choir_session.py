@@ -1,37 +1,86 @@
 """The Choir page's state and behaviour: the open recording, its spectrogram and F0, the separated voices with
-their mixer settings and edits, and what the player plays. Slow work goes to the engine worker."""
+their mixer settings and edits, and what the player plays. Slow work goes to the engine worker.
+
+Per voice the state is a plain dict (JSON-ready, see :func:`new_voice_state`): mixer settings, slider edits,
+pitch moves of F0 stretches (time-ranged pitch edits) and redrawn F0 stretches (F0 corrections). Undo works on
+snapshots of these dicts. Edits are rendered onto the stems by ``engine.edit.VoiceRenderer`` on the worker; the
+stretch around the playhead first, pushed to the player at once, then the rest.
+"""
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 import numpy as np
+from PySide6.QtGui import QUndoCommand
+from PySide6.QtWidgets import QFileDialog
 
 from engine.jobs import sub_progress
-from gui.capabilities import capability
+from gui.capabilities import capability, set_enabled_by
 from gui.choir_page import ChoirPage
-from gui.spectrogram import log_spectrogram
-from gui.voice_strip import PARAMS
+from gui.spectrogram import hz_to_midi, log_spectrogram, midi_to_hz
+from gui.style import voice_color
+from gui.voice_strip import PARAM_BY_KEY, PARAMS
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
 
 PLAY_RATE = 44100
+FIRST_S = 1.5  # seconds rendered first, from the playhead, so an edit is heard at once
+EDIT_KEYS = ("pitch_st", "breath_db", "formant_pct", "loudness_db", "regions", "redraws")
+
+
+def new_voice_state(name: str) -> dict:
+    state = {"name": name, "solo": False, "mute": False, "regions": [], "redraws": []}
+    state.update({p.key: p.default for p in PARAMS})
+    return state
+
+
+def voice_edits(state: dict):
+    """engine.edit VoiceEdits of one voice's state (sliders, then the pitch moves of F0 stretches)."""
+    from engine.edit.edits import VoiceEdits
+
+    e = VoiceEdits()
+    if state["pitch_st"]:
+        e.add("pitch", round(state["pitch_st"] * 100.0, 3))
+    for a, b, cents in state["regions"]:
+        e.add("pitch", cents, a, b)
+    if state["breath_db"]:
+        e.add("breathiness", state["breath_db"])
+    if state["formant_pct"]:
+        e.add("formant", 1.0 + state["formant_pct"] / 100.0)
+    if state["loudness_db"]:
+        e.add("gain", state["loudness_db"])
+    return e
+
+
+def corrected_theta(theta, redraws: list):
+    """``theta`` (engine.edit ThetaVoice) with redrawn F0 stretches [(times_s, midi)] written into it."""
+    if not redraws:
+        return theta
+    from engine.edit.theta_voice import ThetaVoice
+
+    f0 = theta.f0_hz.copy()
+    voiced = theta.voiced.copy()
+    t = theta.times_s
+    for times, midi in redraws:
+        times, midi = np.asarray(times, dtype=float), np.asarray(midi, dtype=float)
+        inside = (t >= times[0]) & (t <= times[-1])
+        f0[inside] = midi_to_hz(np.interp(t[inside], times, midi))
+        voiced[inside] = True
+    return ThetaVoice(theta.name, f0, voiced, theta.hop_s, dict(theta.extra))
 
 
 def open_recording_job(path: Path):
     """A worker job: load ``path`` at the playback rate, compute its spectrogram, read a sidecar F0 CSV."""
 
     def job(ctx):
-        from engine.io.audio import load_audio
         from engine.f0.tracks import F0Tracks
+        from engine.io.audio import load_audio
 
         ctx.progress(0.0, "reading the file")
         audio = load_audio(path, sample_rate=PLAY_RATE)
-        if audio.samples.shape[1] == 0:
-            from engine.errors import MotetError
-
-            raise MotetError(f"{path}: holds no samples")
         ctx.progress(0.3, "spectrogram")
         spec = log_spectrogram(audio.mono(), audio.sample_rate, progress=sub_progress(ctx, 0.3, 0.95))
         f0 = None
@@ -39,12 +88,30 @@ def open_recording_job(path: Path):
         if sidecar.is_file():
             try:
                 f0 = F0Tracks.from_csv(sidecar)
-            except Exception:
+            except Exception:  # a broken sidecar only means no F0 overlay
                 f0 = None
         ctx.progress(1.0, "done")
         return audio, spec, f0
 
     return job
+
+
+class ChoirCommand(QUndoCommand):
+    """One edit of the voices (a slider drag, a reset, an F0 move or redraw): snapshots before and after."""
+
+    def __init__(self, session: "ChoirSession", what: str, before: list, after: list):
+        super().__init__(what)
+        self.session, self.before, self.after = session, before, after
+        self.first = True
+
+    def redo(self):
+        if self.first:  # already applied while the person made it
+            self.first = False
+            return
+        self.session.apply_voice_states(self.after)
+
+    def undo(self):
+        self.session.apply_voice_states(self.before)
 
 
 class ChoirSession:
@@ -55,23 +122,34 @@ class ChoirSession:
         self.project_path: Optional[Path] = None
         self.audio = None  # engine.io.audio.Audio at PLAY_RATE
         self.spec = None
-        self.f0 = None  # engine.f0.tracks.F0Tracks: the recording's F0 (sidecar, tracked or from separation)
+        self.f0 = None  # F0Tracks of the recording (sidecar CSV) until voices are separated
         self.names: list[str] = []
         self.stems: Optional[np.ndarray] = None  # [V, frames] float32 at PLAY_RATE
-        self.values: list[dict] = []  # per voice: PARAMS key -> value, plus solo, mute
+        self.thetas: list = []  # engine.edit ThetaVoice per voice, as separated
+        self.states: list[dict] = []  # per voice, see new_voice_state
+        self.rendered: list[Optional[np.ndarray]] = []  # edited audio per voice (None: the stem itself)
+        self.renderers: list = []  # engine.edit VoiceRenderer per voice, made on the worker
+        self.versions: list[int] = []
+        self.separation_settings: dict = {}
+        self.saved_separation: Optional[Path] = None  # where this separation is stored on disk
         self.focused: Optional[int] = None
         self.listen = "recording"
         self.ab_original = False
         self.open_job = None
+        self.separate_job = None
         p = self.page
         p.play_toggled.connect(window.toggle_play)
         p.view.seek_requested.connect(self.seek)
         p.loop_toggled.connect(lambda _on: self.update_loop())
         p.view.selection_finished.connect(lambda a, b: self.update_loop())
         p.listen_changed.connect(self.set_listen)
+        p.ab_toggled.connect(self.set_ab)
+        p.separate_requested.connect(self.separate)
+        p.view.f0_shift_requested.connect(self.move_f0)
+        p.view.f0_draw_requested.connect(self.redraw_f0)
 
-    # ---- recording ----
-    def open_recording(self, path: Path) -> None:
+    # ------------------------------------------------------------------ recording
+    def open_recording(self, path: Path, then=None) -> None:
         path = Path(path)
         if self.open_job is not None:
             self.open_job.cancel()
@@ -83,22 +161,21 @@ class ChoirSession:
                 self.set_recording(path, audio, spec, f0)
                 self.window.add_recent(path)
                 self.window.status(f"Opened {path.name}: {audio.duration_s:.1f} s, {audio.channels} ch")
+                if then is not None:
+                    then()
 
         self.open_job = self.window.submit(f"Open {path.name}", open_recording_job(path), done)
 
     def set_recording(self, path: Path, audio, spec, f0) -> None:
         self.window.transport.pause()
         self.recording = path
+        self.project_path = None
         self.audio = audio
         self.spec = spec
         self.f0 = f0
-        self.names, self.stems, self.values = [], None, []
-        self.page.set_voices([])
+        self.clear_voices()
         self.page.view.set_spectrogram(spec)
-        if f0 is not None:
-            self.page.set_f0(f0.times_s, f0.f0_hz, f0.voiced)
-        else:
-            self.page.view.set_f0([], [], [])
+        self.show_f0()
         self.listen = "recording"
         self.page.listen.setCurrentIndex(0)
         self.load_tracks()
@@ -106,30 +183,311 @@ class ChoirSession:
         self.window.undo_stack.clear()
         self.window._update_title()
 
+    def clear_voices(self) -> None:
+        self.names, self.stems, self.thetas, self.states = [], None, [], []
+        self.rendered, self.renderers, self.versions = [], [], []
+        self.saved_separation = None
+        self.focused = None
+        self.page.set_voices([])
+        self.page.reseparate.setEnabled(False)
+        self._update_exports()
+
     def title_name(self) -> str:
         if self.project_path is not None:
             return self.project_path.name
         return self.recording.name if self.recording is not None else ""
 
-    # ---- playback ----
+    # ------------------------------------------------------------------ separation
+    def separate(self, n_voices: int, quality: str, score: str) -> None:
+        if self.audio is None:
+            self.window.show_error("Separate: open a recording first")
+            return
+        from gui.separation_job import separation_job
+
+        audio = self.audio
+        settings = {"n_voices": n_voices, "quality": quality, "score": score or None}
+        f0 = self.f0 if (self.f0 is not None and self.f0.n_voices == n_voices) else None
+
+        def done(result):
+            self.separate_job = None
+            self.page.separate.setEnabled(capability("separation").ok)
+            if result.ok:
+                names, stems, thetas = result.value
+                self.separation_settings = settings
+                self.set_separation(names, stems, thetas)
+                self.window.status(f"Separated {len(names)} voices: {', '.join(names)}")
+
+        self.page.separate.setEnabled(False)
+        self.separate_job = self.window.submit(
+            f"Separate {n_voices} voices", separation_job(audio, n_voices, quality, score or None, f0), done)
+
+    def open_separation_folder(self, path: Path, states: Optional[list] = None, then=None) -> None:
+        """Show the voices of a folder written by ``motet separate`` (or a saved project)."""
+        if self.audio is None:
+            self.window.show_error(f"{path}: open the recording these voices were separated from first")
+            return
+        from gui.separation_job import read_separation_folder
+
+        n = self.audio.samples.shape[1]
+
+        def job(ctx):
+            from engine.errors import MotetError
+
+            names, stems, thetas = read_separation_folder(path, ctx)
+            if abs(stems.shape[1] - n) > PLAY_RATE * 0.05:
+                raise MotetError(f"{path}: its stems last {stems.shape[1] / PLAY_RATE:.2f} s but the recording "
+                                 f"{n / PLAY_RATE:.2f} s; they were separated from another recording")
+            stems = np.pad(stems, ((0, 0), (0, max(0, n - stems.shape[1]))))[:, :n]
+            return names, stems, thetas
+
+        def done(result):
+            if result.ok:
+                names, stems, thetas = result.value
+                self.set_separation(names, stems, thetas, states, saved=path)
+                self.window.status(f"Opened {len(names)} voices from {path.name}")
+                if then is not None:
+                    then()
+
+        self.window.submit(f"Open voices {path.name}", job, done)
+
+    def set_separation(self, names: list[str], stems: np.ndarray, thetas: list, states: Optional[list] = None,
+                       saved: Optional[Path] = None) -> None:
+        """Show separated voices: stems [V, frames] at PLAY_RATE, thetas (ThetaVoice per voice), optional states."""
+        self.window.transport.pause()
+        self.names = list(names)
+        self.stems = np.ascontiguousarray(stems, dtype=np.float32)
+        self.thetas = list(thetas)
+        self.states = [copy.deepcopy(s) for s in states] if states else [new_voice_state(n) for n in names]
+        self.rendered = [None] * len(names)
+        self.renderers = [None] * len(names)
+        self.versions = [0] * len(names)
+        self.saved_separation = saved
+        strips = self.page.set_voices(self.names)
+        for i, strip in enumerate(strips):
+            strip.param_live.connect(self.param_live)
+            strip.param_committed.connect(self.param_committed)
+            strip.solo_toggled.connect(lambda idx, on: self.set_flag(idx, "solo", on))
+            strip.mute_toggled.connect(lambda idx, on: self.set_flag(idx, "mute", on))
+            strip.focused.connect(self.set_focus)
+            self._show_state(i)
+        self.set_focus(0)
+        self.listen = "voices"
+        self.page.listen.blockSignals(True)
+        self.page.listen.setCurrentIndex(1)
+        self.page.listen.blockSignals(False)
+        self.ab_original = False
+        self.page.ab.setChecked(False)
+        self.load_tracks()
+        self.show_f0()
+        self._update_exports()
+        for i, s in enumerate(self.states):
+            if not voice_edits(s).is_neutral or s["redraws"]:
+                self.render_voice(i)
+        self.window.undo_stack.clear()
+
+    # ------------------------------------------------------------------ voice state
+    def _show_state(self, i: int) -> None:
+        strip = self.page.strips[i]
+        s = self.states[i]
+        for p in PARAMS:
+            strip.set_value(p.key, s[p.key])
+        strip.set_solo(s["solo"])
+        strip.set_mute(s["mute"])
+
+    def set_focus(self, i: Optional[int]) -> None:
+        self.focused = i
+        for k, strip in enumerate(self.page.strips):
+            strip.set_focused(k == i)
+        self.page.view.set_focused_voice(i)
+
+    def set_flag(self, i: int, key: str, on: bool) -> None:
+        self.states[i][key] = on
+        self.window.transport.call("set_solo" if key == "solo" else "set_mute", f"voice{i}", on)
+        self.set_focus(i)
+
+    def toggle_focused(self, what: str) -> None:
+        if self.focused is None or self.focused >= len(self.page.strips):
+            return
+        strip = self.page.strips[self.focused]
+        (strip.solo if what == "solo" else strip.mute).toggle()
+
+    def snapshot(self) -> list:
+        return copy.deepcopy(self.states)
+
+    def param_live(self, i: int, key: str, value: float) -> None:
+        """A slider moves: apply at once (mixer settings directly, edits by re-rendering)."""
+        if self._before is None:
+            self._before = self.snapshot()
+        self.states[i][key] = value
+        if key == "gain_db":
+            self.window.transport.call("set_gain_db", f"voice{i}", value)
+        elif key == "pan":
+            self.window.transport.call("set_pan", f"voice{i}", value)
+        else:
+            self.render_voice(i)
+            self.show_f0()
+
+    _before: Optional[list] = None
+
+    def param_committed(self, i: int, key: str, old: float, new: float) -> None:
+        """A slider drag (or key press, or reset) ended: one undo step."""
+        before = self._before if self._before is not None else self.snapshot()
+        self._before = None
+        before[i][key] = old
+        self.states[i][key] = new
+        spec = PARAM_BY_KEY[key]
+        what = f"{spec.label.lower()} of {self.names[i]} to {spec.text(new)}"
+        self.window.undo_stack.push(ChoirCommand(self, what, before, self.snapshot()))
+
+    def move_f0(self, i: int, a: float, b: float, semitones: float) -> None:
+        before = self.snapshot()
+        cents = float(np.clip(round(semitones * 100.0, 3), -1200, 1200))
+        self.states[i]["regions"].append([round(a, 4), round(b, 4), cents])
+        self.render_voice(i)
+        self.show_f0()
+        self.window.undo_stack.push(ChoirCommand(
+            self, f"move F0 of {self.names[i]} {a:.2f}–{b:.2f} s by {semitones:+.2f} st", before, self.snapshot()))
+
+    def redraw_f0(self, i: int, times, midi) -> None:
+        before = self.snapshot()
+        self.states[i]["redraws"].append([np.round(times, 4).tolist(), np.round(midi, 3).tolist()])
+        self.renderers[i] = None  # its θ changed
+        self.render_voice(i)
+        self.show_f0()
+        self.window.undo_stack.push(ChoirCommand(
+            self, f"redraw F0 of {self.names[i]} {times[0]:.2f}–{times[-1]:.2f} s", before, self.snapshot()))
+
+    def apply_voice_states(self, states: list) -> None:
+        """Undo/redo: bring every voice to ``states`` (solo and mute are monitoring, they stay as they are)."""
+        for i, new in enumerate(states):
+            old = self.states[i]
+            changed_edit = any(old[k] != new[k] for k in EDIT_KEYS)
+            if old["redraws"] != new["redraws"]:
+                self.renderers[i] = None
+            for k in ("gain_db", "pan"):
+                if old[k] != new[k]:
+                    self.window.transport.call("set_gain_db" if k == "gain_db" else "set_pan", f"voice{i}", new[k])
+            keep = {k: old[k] for k in ("solo", "mute")}
+            self.states[i] = copy.deepcopy(new)
+            self.states[i].update(keep)
+            self._show_state(i)
+            if changed_edit:
+                self.render_voice(i)
+        self.show_f0()
+
+    # ------------------------------------------------------------------ rendering edits
+    def theta_of(self, i: int):
+        return corrected_theta(self.thetas[i], self.states[i]["redraws"])
+
+    def render_voice(self, i: int) -> None:
+        """Re-render voice ``i`` with its edits on the worker; what is near the playhead is heard first."""
+        if not capability("edit").ok or self.stems is None:
+            return
+        from engine.edit.render import VoiceRenderer
+
+        self.versions[i] += 1
+        version = self.versions[i]
+        edits = voice_edits(self.states[i])
+        stem = self.stems[i]
+        theta = self.theta_of(i)
+        transport = self.window.transport
+        name = f"voice{i}"
+        start_s = transport.position_s
+        session = self
+        base = self.rendered[i] if self.rendered[i] is not None else stem
+
+        def job(ctx):
+            renderer = session.renderers[i]
+            if renderer is None:
+                renderer = VoiceRenderer(stem, PLAY_RATE, theta)
+                session.renderers[i] = renderer
+            live = session.listen == "voices" and not session.ab_original
+            if edits.is_neutral:  # nothing to change: the stem itself
+                if live and session.versions[i] == version:
+                    transport.replace_audio(name, stem)
+                return version, stem
+            out = np.array(base, dtype=np.float32, copy=True)
+            n = len(out)
+            a = min(n, int(start_s * PLAY_RATE))
+            b = min(n, a + int(FIRST_S * PLAY_RATE))
+            ctx.progress(0.0, f"{session.names[i]}: near the playhead")
+            out[a:b] = renderer.render(edits, a / PLAY_RATE, b / PLAY_RATE)
+            if live and session.versions[i] == version:
+                transport.replace_audio(name, out.copy())
+            done = b - a
+            for lo, hi in ((b, n), (0, a)):
+                for first, chunk in renderer.chunks(edits, lo / PLAY_RATE, hi / PLAY_RATE, chunk_s=2.0):
+                    out[first:first + len(chunk)] = chunk
+                    done += len(chunk)
+                    ctx.progress(done / max(n, 1), f"{session.names[i]}: rendering edits")
+            return version, out
+
+        def finished(result):
+            if not result.ok:
+                return
+            v, out = result.value
+            if v != self.versions[i]:
+                return  # a newer edit is on its way
+            self.rendered[i] = out
+            if self.listen == "voices" and not self.ab_original:
+                transport.replace_audio(name, out)
+
+        self.window.submit(f"Render {self.names[i]}", job, finished)
+
+    def voice_audio(self, i: int) -> np.ndarray:
+        if self.ab_original or self.rendered[i] is None:
+            return self.stems[i]
+        return self.rendered[i]
+
+    # ------------------------------------------------------------------ F0 overlay
+    def show_f0(self) -> None:
+        if self.thetas:
+            times, midis, colors = [], [], []
+            for i, s in enumerate(self.states):
+                theta = self.theta_of(i)
+                t = theta.times_s
+                cents = voice_edits(s).curves(t)["pitch"]
+                m = np.where(theta.voiced, hz_to_midi(np.maximum(theta.f0_hz, 1e-3)) + cents / 100.0, np.nan)
+                times.append(t)
+                midis.append(m)
+                colors.append(voice_color(i))
+            self.page.view.set_f0(times, midis, colors)
+        elif self.f0 is not None:
+            self.page.set_f0(self.f0.times_s, self.f0.f0_hz, self.f0.voiced)
+        else:
+            self.page.view.set_f0([], [], [])
+
+    def edited_f0(self):
+        """F0Tracks of the voices as edited (corrections and pitch edits), for the CSV export."""
+        from engine.f0.tracks import F0_HOP_S, F0Tracks
+
+        n = max(len(th.f0_hz) for th in self.thetas)
+        times = np.arange(int(round(n * self.thetas[0].hop_s / F0_HOP_S))) * F0_HOP_S
+        f0 = np.zeros((len(self.names), len(times)))
+        voiced = np.zeros_like(f0, dtype=bool)
+        for i, s in enumerate(self.states):
+            theta = self.theta_of(i)
+            hz, v = theta.at(times)
+            f0[i] = hz * 2.0 ** (voice_edits(s).curves(times)["pitch"] / 1200.0)
+            voiced[i] = v
+        return F0Tracks(times, f0, voiced, list(self.names))
+
+    # ------------------------------------------------------------------ playback
     def track_set(self) -> dict:
         if self.audio is None:
             return {}
         if self.listen == "voices" and self.stems is not None:
-            return {f"voice{i}": (self.voice_audio(i), self.values[i]["gain_db"], self.values[i]["pan"])
+            return {f"voice{i}": (self.voice_audio(i), self.states[i]["gain_db"], self.states[i]["pan"])
                     for i in range(len(self.names))}
         return {"recording": (self.audio.samples, 0.0, 0.0)}
-
-    def voice_audio(self, i: int) -> np.ndarray:
-        return self.stems[i]
 
     def load_tracks(self) -> None:
         t = self.window.transport
         t.set_tracks(self.track_set())
-        if self.listen == "voices":
-            for i, v in enumerate(self.values):
-                t.call("set_mute", f"voice{i}", v["mute"])
-                t.call("set_solo", f"voice{i}", v["solo"])
+        if self.listen == "voices" and self.stems is not None:
+            for i, s in enumerate(self.states):
+                t.call("set_mute", f"voice{i}", s["mute"])
+                t.call("set_solo", f"voice{i}", s["solo"])
         self.update_loop()
 
     def toggle_play(self) -> None:
@@ -146,6 +504,13 @@ class ChoirSession:
         pos = self.window.transport.position_s
         self.load_tracks()
         self.window.transport.seek(pos)
+
+    def set_ab(self, original: bool) -> None:
+        self.ab_original = original
+        if self.listen == "voices" and self.stems is not None:
+            for i in range(len(self.names)):
+                self.window.transport.replace_audio(f"voice{i}", self.voice_audio(i))
+        self.window.status("A: original stems" if original else "B: edited voices")
 
     def seek(self, seconds: float) -> None:
         self.window.transport.seek(seconds)
@@ -164,33 +529,97 @@ class ChoirSession:
         else:
             self.window.transport.set_loop(None, None)
 
-    # ---- voices ----
-    def toggle_focused(self, what: str) -> None:
-        if self.focused is None or self.focused >= len(self.page.strips):
-            return
-        strip = self.page.strips[self.focused]
-        (strip.solo if what == "solo" else strip.mute).toggle()
-
-    # ---- menus, look, lifetime ----
+    # ------------------------------------------------------------------ export
     def fill_export_menu(self, menu) -> None:
         self.export_actions = {}
         for key, text, tip in [
-            ("stems", "Stems…", "Write each separated voice as WAV or FLAC"),
-            ("edited", "Edited stems…", "Write each voice with its edits as WAV or FLAC"),
+            ("stems", "Stems…", "Write each separated voice as WAV or FLAC (choose a folder)"),
+            ("edited", "Edited stems…", "Write each voice with its edits as WAV or FLAC (choose a folder)"),
             ("remix", "Remix…", "Write the edited voices mixed with their gain, pan, mute and solo"),
-            ("f0", "F0 as CSV…", "Write every voice's F0 (after your F0 edits) as CSV"),
+            ("f0", "F0 as CSV…", "Write every voice's F0 (with your F0 edits and pitch changes) as CSV"),
         ]:
             a = menu.addAction(text)
             a.setToolTip(tip)
             a.setStatusTip(tip)
-            a.setEnabled(False)
-            a.triggered.connect(lambda _c=False, k=key: self.export(k))
+            a.triggered.connect(lambda _c=False, k=key: self.export_dialog(k))
             self.export_actions[key] = a
         menu.addSeparator()
+        self._update_exports()
 
-    def export(self, what: str) -> None:
-        pass
+    def _update_exports(self) -> None:
+        actions = getattr(self, "export_actions", {})
+        have = self.stems is not None
+        for key, a in actions.items():
+            a.setEnabled(have and (key not in ("edited", "remix") or capability("edit").ok))
 
+    def export_dialog(self, what: str) -> None:
+        if what in ("stems", "edited"):
+            folder = QFileDialog.getExistingDirectory(self.page, "Export to folder")
+            if folder:
+                fmt = "flac" if self.window.settings.value("export_format", "wav") == "flac" else "wav"
+                self.export(what, Path(folder), fmt)
+        else:
+            filt = "CSV (*.csv)" if what == "f0" else "Audio (*.wav *.flac)"
+            default = "f0.csv" if what == "f0" else "remix.wav"
+            path, _ = QFileDialog.getSaveFileName(self.page, "Export", default, filt)
+            if path:
+                self.export(what, Path(path))
+
+    def export(self, what: str, target: Path, fmt: str = "wav", on_done=None):
+        """Write stems/edited stems (into folder ``target`` as <voice>.<fmt>), the remix or the F0 CSV."""
+        from engine.io.audio import save_audio
+        from engine.playback.mixer import db_to_gain, pan_gains
+
+        names, stems = list(self.names), self.stems
+        states = self.snapshot()
+        thetas = [self.theta_of(i) for i in range(len(names))]
+        renderers = list(self.renderers)
+        f0 = self.edited_f0() if what == "f0" else None
+
+        def edited(i, ctx):
+            from engine.edit.render import VoiceRenderer
+
+            e = voice_edits(states[i])
+            if e.is_neutral and not states[i]["redraws"]:
+                return stems[i]
+            r = renderers[i] or VoiceRenderer(stems[i], PLAY_RATE, thetas[i])
+            return r.render(e)
+
+        def job(ctx):
+            if what == "f0":
+                f0.to_csv(target)
+                return [target]
+            written = []
+            if what in ("stems", "edited"):
+                target.mkdir(parents=True, exist_ok=True)
+                for i, name in enumerate(names):
+                    ctx.progress(i / len(names), f"{name}")
+                    audio = stems[i] if what == "stems" else edited(i, ctx)
+                    path = target / f"{name}.{fmt}"
+                    save_audio(path, audio, PLAY_RATE)
+                    written.append(path)
+                return written
+            mix = np.zeros((2, stems.shape[1]), dtype=np.float32)
+            any_solo = any(s["solo"] for s in states)
+            for i, s in enumerate(states):
+                ctx.progress(i / len(names), f"mixing {names[i]}")
+                if s["mute"] or (any_solo and not s["solo"]):
+                    continue
+                g = np.asarray(pan_gains(db_to_gain(s["gain_db"]), s["pan"], 2), dtype=np.float32)
+                mix += g[:, None] * edited(i, ctx)[None, :]
+            save_audio(target, mix, PLAY_RATE)
+            return [target]
+
+        def done(result):
+            if result.ok:
+                self.window.status(f"Wrote {', '.join(str(p) for p in result.value[:3])}"
+                                   + (" …" if len(result.value) > 3 else ""))
+            if on_done is not None:
+                on_done(result)
+
+        return self.window.submit(f"Export {what}", job, done)
+
+    # ------------------------------------------------------------------ look, lifetime
     def apply_look(self, look) -> None:
         pass
 

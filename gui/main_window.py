@@ -100,6 +100,8 @@ class MainWindow(QMainWindow):
         file = bar.addMenu("&File")
         self._action(file, "&Open…", self.open_dialog, QKeySequence.Open,
                      "Open a recording (WAV, FLAC, OGG, MP3) or a motet project")
+        self._action(file, "Open &Separation Folder…", self.open_separation_dialog,
+                     tip="Open the voices written by 'motet separate' (stems and params.npz) for the open recording")
         self.recent_menu = file.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self._fill_recent()
@@ -246,6 +248,12 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(path)
 
+    def open_separation_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a separation folder", str(self.settings.value("last_dir", "")))
+        if path:
+            self.tabs.setCurrentIndex(0)
+            self.choir.open_separation_folder(Path(path))
+
     def open_path(self, path: str | Path) -> None:
         """Open a recording or a project, by suffix."""
         path = Path(path)
@@ -255,6 +263,9 @@ class MainWindow(QMainWindow):
         elif path.suffix.lower() in (".mid", ".midi"):
             self.tabs.setCurrentIndex(1)
             self.compose.import_theme(str(path))
+        elif path.is_dir() and (path / "params.npz").is_file():
+            self.tabs.setCurrentIndex(0)
+            self.choir.open_separation_folder(path)
         else:
             self.tabs.setCurrentIndex(0)
             self.choir.open_recording(path)

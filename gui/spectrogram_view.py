@@ -163,6 +163,16 @@ class SpectrogramView(pg.PlotWidget):
         self.setToolTip("Spectrogram (log frequency). Click: seek. Drag: scroll. Wheel: zoom (over an axis: that "
                         "axis only). Shift+drag: select a time range to loop or edit.")
 
+    def set_tool(self, tool: str) -> None:
+        """navigate | move | draw. The selection can be dragged only while navigating (in the F0 tools a drag
+        inside it moves the F0)."""
+        self.tool = tool
+        navigate = tool == "navigate"
+        self.region.setMovable(navigate)
+        buttons = Qt.AllButtons if navigate else Qt.NoButton
+        for item in (self.region, *self.region.lines):
+            item.setAcceptedMouseButtons(buttons)
+
     # ---- image ----
     def set_spectrogram(self, spec: Spectrogram) -> None:
         self.spec = spec

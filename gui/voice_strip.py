@@ -36,13 +36,14 @@ PARAMS = [
     ParamSpec("gain_db", "Gain", -30.0, 12.0, 0.5, 0.0, "dB", "Level of this voice in the mix (mixer only)", False),
     ParamSpec("pan", "Pan", -1.0, 1.0, 0.01, 0.0, "", "Position of this voice between left and right", False),
     ParamSpec("pitch_st", "Pitch", -12.0, 12.0, 0.01, 0.0, "st",
-              "Transpose this voice: ±12 semitones, 1-cent steps (the F0 is shifted, formants stay)", True),
-    ParamSpec("breathiness", "Breath", -100.0, 100.0, 1.0, 0.0, "%",
-              "Breathiness: more (+) or less (−) noise in the voice's excitation", True),
-    ParamSpec("timbre", "Timbre", -100.0, 100.0, 1.0, 0.0, "%",
-              "Timbre: move the vocal-tract formants up (+, brighter) or down (−, darker)", True),
+              "Transpose this voice: ±12 semitones in 1-cent steps (the formants stay where they are)", True),
+    ParamSpec("breath_db", "Breath", -20.0, 20.0, 0.5, 0.0, "dB",
+              "Breathiness: + adds breath noise (the harmonic-to-noise ratio falls by that many dB), − removes it",
+              True),
+    ParamSpec("formant_pct", "Timbre", -30.0, 40.0, 1.0, 0.0, "%",
+              "Timbre: move the vocal-tract formants up (+, brighter, smaller) or down (−, darker, larger)", True),
     ParamSpec("loudness_db", "Loudness", -24.0, 12.0, 0.1, 0.0, "dB",
-              "Loudness of the singing itself (changes the voice model's level and its tilt)", True),
+              "Loudness of the singing, applied in the voice model (before the mixer's gain)", True),
 ]
 PARAM_BY_KEY = {p.key: p for p in PARAMS}
 
