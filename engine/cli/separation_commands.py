@@ -24,17 +24,27 @@ def _add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", help="cpu, cuda (default: cuda if available); torchrun sets it per process")
     p.add_argument("--log", help="append JSON lines of the training log here")
     p.add_argument("--limit", type=int, help="use at most this many training excerpts")
+    p.add_argument("--segment", type=float, help="seconds per training segment (default: whole excerpts)")
+    p.add_argument("--synth-items", type=int, help="items of each batch synthesised in the time domain (default all)")
+    p.add_argument("--synth-seconds", type=float, help="seconds of them synthesised (default: the whole segment)")
+    p.add_argument("--checkpoint-every", type=int, default=0, help="save the model every N steps")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("--json", action="store_true")
 
 
 def _run_train(args) -> int:
     from engine.separation.train import train
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.steps < 1 or args.batch < 1:
         raise MotetError("--steps and --batch must be at least 1")
     summary = train(args.data, args.out, args.steps, args.batch, args.lr, args.seed, args.device, args.minutes,
                     args.seconds, args.hidden, args.blocks, args.power_weight, args.valid, args.log,
-                    limit=args.limit)
+                    limit=args.limit, segment_s=args.segment, synth_items=args.synth_items,
+                    synth_s=args.synth_seconds, checkpoint_every=args.checkpoint_every)
     print(json.dumps(summary))
     return 0
 

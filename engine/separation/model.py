@@ -65,12 +65,19 @@ class SeparationModel(nn.Module):
 
     # ------------------------------------------------------------------ loss
     def unsupervised_loss(self, mixture: torch.Tensor, f0_hz: torch.Tensor, voiced: torch.Tensor,
-                          generator: torch.Generator | None = None, power_weight: float = 1.0):
-        """(loss, θ) from the mixture alone. mixture [B, N] at the model rate, N = T * hop."""
+                          generator: torch.Generator | None = None, power_weight: float = 1.0,
+                          synth_items: int | None = None, synth_frames: int | None = None):
+        """(loss, θ) from the mixture alone. mixture [B, N] at the model rate, N = T * hop.
+
+        The time-domain term synthesises the first ``synth_items`` items over their first ``synth_frames``
+        frames (default all: the synthesis is the costly part, so CPU training may take a sub-batch)."""
         theta = self(mixture, f0_hz, voiced)
-        n = mixture.shape[-1]
-        voices = self.synthesise(theta, n, generator)
-        loss = multiscale_spectral_loss(mixture, voices.sum(1))
+        b = synth_items or mixture.shape[0]
+        t = synth_frames or f0_hz.shape[-1]
+        n = t * self.config.hop
+        part = {k: v[:b, :, :t] for k, v in theta.items()}
+        voices = self.synthesise(part, n, generator)
+        loss = multiscale_spectral_loss(mixture[:b, :n], voices.sum(1))
         if power_weight > 0:
             loss = loss + power_weight * self.power_loss(mixture, theta)
         return loss, theta

@@ -115,11 +115,13 @@ def _fade_weights(n: int, start: int, end: int, first: bool, last: bool, fade: i
 
 def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | None = None, score=None,
              refine_steps: int = 0, device=None, progress: Progress | None = None,
-             model: SeparationModel | None = None, chunk_s: float = CHUNK_S) -> Separation:
+             model: SeparationModel | None = None, chunk_s: float = CHUNK_S,
+             require_all_voices: bool = True) -> Separation:
     """Separate ``audio`` [C, N] (or [N]) at ``sample_rate`` into ``n_voices`` stems (2..8), highest first.
 
     f0: F0 of every voice (else tracked from the mixture, with ``score`` if given); refine_steps: steps of
-    unsupervised adaptation to this recording; device: torch device (default CPU); progress: engine.jobs.
+    unsupervised adaptation to this recording; device: torch device (default CPU); progress: engine.jobs;
+    require_all_voices: refuse F0 in which a voice never sings (an evaluation excerpt may hold a resting voice).
     """
     if not 2 <= int(n_voices) <= 8:
         raise MotetError(f"--voices: motet separates 2 to 8 voices, not {n_voices}")
@@ -137,7 +139,10 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
         f0, source = estimate_f0(mono, sample_rate, n_voices, score, sub_progress(progress, 0.0, 0.3))
     else:
         source = "given"
-    check_voices(f0, n_voices, "F0" if source == "given" else "audio")
+    if require_all_voices:
+        check_voices(f0, n_voices, "F0" if source == "given" else "audio")
+    elif f0.n_voices != n_voices:
+        raise MotetError(f"F0: has {f0.n_voices} voices, but {n_voices} were asked for")
     names = voice_names(n_voices)
     n_frames = int(math.ceil(len(mono16) / hop))
     tracks = f0.resampled(np.arange(n_frames) * hop_s)

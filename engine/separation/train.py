@@ -25,13 +25,17 @@ from engine.separation.model import ModelConfig, SeparationModel
 class Objective(nn.Module):
     """Wraps the model so that DDP sees the whole unsupervised loss as one forward."""
 
-    def __init__(self, model: SeparationModel, power_weight: float):
+    def __init__(self, model: SeparationModel, power_weight: float, synth_items: int | None,
+                 synth_frames: int | None):
         super().__init__()
         self.model = model
         self.power_weight = power_weight
+        self.synth_items = synth_items
+        self.synth_frames = synth_frames
 
     def forward(self, mix, f0, voiced, generator=None):
-        loss, _ = self.model.unsupervised_loss(mix, f0, voiced, generator, self.power_weight)
+        loss, _ = self.model.unsupervised_loss(mix, f0, voiced, generator, self.power_weight, self.synth_items,
+                                               self.synth_frames)
         return loss
 
 
@@ -67,8 +71,13 @@ def validate(model: SeparationModel, data: ExcerptSet, device, max_excerpts: int
 def train(data_dir: str | Path, out_path: str | Path, steps: int = 2000, batch: int = 8, lr: float = 1e-3,
           seed: int = 0, device: str | None = None, minutes: float | None = None, seconds: float = 4.0,
           hidden: int = 256, n_blocks: int = 2, power_weight: float = 1.0, valid_dir: str | Path | None = None,
-          log_path: str | Path | None = None, progress: Progress | None = None, limit: int | None = None) -> dict:
-    """Train from scratch on the excerpts under ``data_dir``; save to ``out_path``; return a summary dict."""
+          log_path: str | Path | None = None, progress: Progress | None = None, limit: int | None = None,
+          segment_s: float | None = None, synth_items: int | None = None, synth_s: float | None = None,
+          checkpoint_every: int = 0) -> dict:
+    """Train from scratch on the excerpts under ``data_dir``; save to ``out_path``; return a summary dict.
+
+    Each step takes ``batch`` random segments of ``segment_s`` (default: whole excerpts); the time-domain
+    synthesis term uses the first ``synth_items`` of them over ``synth_s`` seconds (default: all)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     if world > 1:
@@ -84,7 +93,9 @@ def train(data_dir: str | Path, out_path: str | Path, steps: int = 2000, batch: 
     torch.manual_seed(seed)
     config = ModelConfig(hidden=hidden, n_blocks=n_blocks)
     model = SeparationModel(config).to(device)
-    objective = Objective(model, power_weight)
+    frames_per_s = config.sample_rate / config.hop
+    synth_frames = int(round(synth_s * frames_per_s)) if synth_s else None
+    objective = Objective(model, power_weight, synth_items, synth_frames)
     if world > 1:
         objective = nn.parallel.DistributedDataParallel(objective, device_ids=[device.index] if device.type == "cuda"
                                                         else None)
@@ -107,15 +118,24 @@ def train(data_dir: str | Path, out_path: str | Path, steps: int = 2000, batch: 
     rng = np.random.default_rng([seed, rank])
     noise_gen = torch.Generator(device=device).manual_seed(seed * 1000 + rank)
     log = open(log_path, "a") if (log_path and rank == 0) else None
+    n_frames = data.f0_hz.shape[-1]
+    seg = min(n_frames, int(round(segment_s * frames_per_s))) if segment_s else n_frames
     summary = {"excerpts": len(data.mixture), "voices": int(data.f0_hz.shape[1]), "parameters": model.n_parameters(),
-               "device": str(device), "world_size": world, "seed": seed, "batch": batch}
+               "device": str(device), "world_size": world, "seed": seed, "batch": batch,
+               "segment_s": seg / frames_per_s, "synth_items": synth_items or batch,
+               "synth_s": (synth_frames or seg) / frames_per_s, "power_weight": power_weight,
+               "threads": torch.get_num_threads()}
     step = 0
     losses = []
     for step in range(1, steps + 1):
-        idx = torch.tensor(rng.choice(len(mix_all), batch, replace=len(mix_all) < batch))
+        idx = rng.choice(len(mix_all), batch, replace=len(mix_all) < batch)
+        starts = rng.integers(0, n_frames - seg + 1, batch)
+        hop = config.hop
         gain = torch.tensor(10 ** (rng.uniform(-12, 6, batch) / 20), dtype=torch.float32).unsqueeze(1)
-        mix = (mix_all[idx] * gain).to(device, non_blocking=True)
-        loss = objective(mix, f0_all[idx].to(device), voiced_all[idx].to(device), noise_gen)
+        mix = torch.stack([mix_all[i, s * hop:(s + seg) * hop] for i, s in zip(idx, starts)])
+        f0 = torch.stack([f0_all[i, :, s:s + seg] for i, s in zip(idx, starts)])
+        vo = torch.stack([voiced_all[i, :, s:s + seg] for i, s in zip(idx, starts)])
+        loss = objective((mix * gain).to(device), f0.to(device), vo.to(device), noise_gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -132,6 +152,9 @@ def train(data_dir: str | Path, out_path: str | Path, steps: int = 2000, batch: 
             if log:
                 log.write(json.dumps(entry) + "\n")
                 log.flush()
+        if rank == 0 and checkpoint_every and step % checkpoint_every == 0:
+            model.save(out_path, extra={"training": {**summary, "steps": step, "wall_s": round(elapsed, 1),
+                                                     "checkpoint": True}})
         report(progress, step / steps, f"training step {step}/{steps}")
         if minutes is not None and elapsed > minutes * 60:
             break
