@@ -75,6 +75,7 @@ class FrameAnalysis:
     all-pole (LPC) fit between harmonic samples, so formant peaks that fall between harmonics are kept when the
     envelope is read at other frequencies (pitch and formant edits).
     log_noise: [T, F] float32 natural-log noise power per bin under the harmonics (voiced frames).
+    comb: [T, F] float32 in [0, 1], 1 on the harmonics' main lobes (0 when unvoiced).
     """
 
     t0: int
@@ -84,6 +85,7 @@ class FrameAnalysis:
     log_env: np.ndarray
     log_model: np.ndarray
     log_noise: np.ndarray
+    comb: np.ndarray
 
     @property
     def n_frames(self) -> int:
@@ -92,14 +94,14 @@ class FrameAnalysis:
     def slice(self, t_lo: int, t_hi: int) -> "FrameAnalysis":
         a, b = t_lo - self.t0, t_hi - self.t0
         return FrameAnalysis(t_lo, self.spec[a:b], self.f0_hz[a:b], self.voiced[a:b], self.log_env[a:b],
-                             self.log_model[a:b], self.log_noise[a:b])
+                             self.log_model[a:b], self.log_noise[a:b], self.comb[a:b])
 
     @staticmethod
     def concat(parts: list["FrameAnalysis"]) -> "FrameAnalysis":
         if len(parts) == 1:
             return parts[0]
         return FrameAnalysis(parts[0].t0, *(np.concatenate([getattr(p, k) for p in parts]) for k in
-                                            ("spec", "f0_hz", "voiced", "log_env", "log_model", "log_noise")))
+                                            ("spec", "f0_hz", "voiced", "log_env", "log_model", "log_noise", "comb")))
 
 
 def stft_frames(stem: np.ndarray, grid: FrameGrid, t_lo: int, t_hi: int) -> np.ndarray:
@@ -217,6 +219,7 @@ def analyse_frames(stem: np.ndarray, theta: ThetaVoice, grid: FrameGrid, t_lo: i
     log_env = (0.5 * np.log(uniform_filter1d(power, smooth_bins, axis=1) + EPS)).astype(np.float32)
     log_model = log_env.copy()
     log_noise = np.zeros_like(log_env)
+    comb = np.zeros_like(log_env)
     if voiced.any():
         v = np.nonzero(voiced)[0]
         f0[v] = refine_f0(mag[v], f0[v], grid)
@@ -224,6 +227,7 @@ def analyse_frames(stem: np.ndarray, theta: ThetaVoice, grid: FrameGrid, t_lo: i
         smooth = all_pole_envelope(log_env[v], grid)
         log_model[v] = log_env[v] + smooth - harmonic_envelope(smooth, f0[v], grid)
         comb_v = harmonic_comb(f0[v], np.ones(len(v), dtype=bool), grid)
+        comb[v] = comb_v
         # noise power under the harmonics: normalised convolution of the between-harmonic bins
         width = max(5, int(round(2.5 * np.median(f0[v]) / grid.bin_hz)) | 1)
         weight = 1 - comb_v
@@ -232,4 +236,4 @@ def analyse_frames(stem: np.ndarray, theta: ThetaVoice, grid: FrameGrid, t_lo: i
         noise = num / np.maximum(den, 1e-3)
         noise = np.where(den > 1e-3, noise, power[v] * 1e-3)
         log_noise[v] = np.log(noise + EPS)
-    return FrameAnalysis(t_lo, spec, f0, voiced, log_env, log_model, log_noise)
+    return FrameAnalysis(t_lo, spec, f0, voiced, log_env, log_model, log_noise, comb)

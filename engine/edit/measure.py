@@ -151,10 +151,51 @@ def formants_ltas(samples: np.ndarray, sample_rate: int, n_formants: int = 3, fr
     return out
 
 
+def _ltas_lpc(samples: np.ndarray, sample_rate: int, frame_s: float = 0.064):
+    """(LPC polynomial [order + 1], LTAS [F]) of the loud frames, pre-emphasised (see :func:`formants_ltas`)."""
+    x = np.asarray(samples, dtype=np.float64)
+    x = np.append(x[0], x[1:] - 0.97 * x[:-1])
+    length = int(frame_s * sample_rate)
+    frames = _frames(x, length, length // 4) * np.hanning(length)
+    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    energy = power.sum(axis=1)
+    ltas = power[energy > energy.max() * 1e-3].mean(axis=0)
+    order = 2 + sample_rate // 1000
+    r = np.fft.irfft(ltas)[:order + 1]
+    r[0] *= 1 + 1e-9
+    return np.r_[1.0, solve_toeplitz(r[:order], -r[1:order + 1])], ltas
+
+
+def formant_shift(before: np.ndarray, after: np.ndarray, sample_rate: int, fmin: float = 200.0,
+                  fmax: float = 4000.0, after_rate: int | None = None) -> float:
+    """The factor α that best maps the LPC envelope of ``before``'s LTAS onto ``after``'s:
+    argmax over α in [0.6, 1.6] of the correlation of log E_after(α f) with log E_before(f), f in [fmin, fmax].
+    A global "how far did the formants move" that needs no formant picking."""
+    a0, _ = _ltas_lpc(before, sample_rate)
+    a1, _ = _ltas_lpc(after, after_rate or sample_rate)
+    freqs = np.linspace(fmin, fmax, 512)
+
+    def log_env(a, f, rate):
+        z = np.exp(-2j * np.pi * np.outer(f, np.arange(len(a))) / rate)
+        return -np.log(np.abs(z @ a) + 1e-12)
+
+    e0 = log_env(a0, freqs, sample_rate)
+    e0 = (e0 - e0.mean()) / (e0.std() + 1e-12)
+    alphas = np.arange(0.6, 1.6001, 0.0025)
+    scores = []
+    for alpha in alphas:
+        e1 = log_env(a1, freqs * alpha, after_rate or sample_rate)
+        e1 = (e1 - e1.mean()) / (e1.std() + 1e-12)
+        scores.append(float(np.mean(e0 * e1)))
+    return float(alphas[int(np.argmax(scores))])
+
+
 def hnr_db(samples: np.ndarray, sample_rate: int, f0_range_hz=(60.0, 1100.0), hop_s: float = 0.01,
-           periods: float = 4.5) -> float:
+           periods: float = 3.0) -> float:
     """Median harmonic-to-noise ratio in dB over frames: 10·log10(r / (1 − r)) with r the peak of the
-    window-corrected normalised autocorrelation at lags inside ``f0_range_hz`` (Boersma 1993).
+    window-corrected normalised autocorrelation at lags inside ``f0_range_hz`` (Boersma 1993), on Hann windows
+    of ``periods`` periods of the lowest F0 of the range. Give the voice's own range (see :func:`voice_hnr_db`):
+    a long window under vibrato reads pitch movement as noise.
 
     Frames quieter than 30 dB below the loudest or with r < 0.3 (unvoiced) are skipped.
     """
@@ -183,6 +224,18 @@ def hnr_db(samples: np.ndarray, sample_rate: int, f0_range_hz=(60.0, 1100.0), ho
         return float("nan")
     r = np.clip(r, 1e-6, 1 - 1e-6)
     return float(np.median(10 * np.log10(r / (1 - r))))
+
+
+def voice_hnr_db(samples: np.ndarray, sample_rate: int, median_f0_hz: float) -> float:
+    """:func:`hnr_db` with the F0 range 0.6-1.6 x the voice's median F0 (Hz)."""
+    return hnr_db(samples, sample_rate, (0.6 * median_f0_hz, 1.6 * median_f0_hz))
+
+
+def median_f0(samples: np.ndarray, sample_rate: int) -> float:
+    """Median F0 in Hz over voiced frames (motet's tracker); nan when nothing is voiced."""
+    _, f0, voiced, _ = track_f0(samples, sample_rate)
+    ok = voiced & (f0 > 0)
+    return float(np.exp(np.median(np.log(f0[ok])))) if ok.any() else float("nan")
 
 
 def si_sdr_db(reference: np.ndarray, estimate: np.ndarray) -> float:

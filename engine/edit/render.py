@@ -84,6 +84,10 @@ class VoiceRenderer:
     # ----- analysis cache -------------------------------------------------------------------------------------
     def analysis(self, t_lo: int, t_hi: int) -> FrameAnalysis:
         """FrameAnalysis of frames [t_lo, t_hi), from cached blocks of ``block_frames`` frames."""
+        return FrameAnalysis.concat(self._analysis_parts(t_lo, t_hi))
+
+    def _analysis_parts(self, t_lo: int, t_hi: int) -> list[FrameAnalysis]:
+        """Views of the cached blocks covering frames [t_lo, t_hi), in order (analysing missing blocks)."""
         B = self.block_frames
         parts = []
         for b in range(t_lo // B, (t_hi - 1) // B + 1):
@@ -96,7 +100,7 @@ class VoiceRenderer:
             else:
                 self._cache.move_to_end(b)
             parts.append(block.slice(max(t_lo, b * B), min(t_hi, (b + 1) * B)))
-        return FrameAnalysis.concat(parts)
+        return parts
 
     # ----- rendering ------------------------------------------------------------------------------------------
     def _sample_range(self, start_s: Optional[float], end_s: Optional[float]) -> tuple[int, int]:
@@ -118,7 +122,12 @@ class VoiceRenderer:
             return self.stem[start:stop].copy()
         g = self.grid
         t_lo, t_hi = g.frame_range(start, stop)
-        frames = self._synthesise(edits, t_lo, t_hi)
+        c, phi = self._frame_curves(edits, t_lo, t_hi)
+        parts = []
+        for a in self._analysis_parts(t_lo, t_hi):  # block by block: no copy of the analysis
+            i, j = a.t0 - t_lo, a.t0 - t_lo + a.n_frames
+            parts.append(self._synthesise(a, {k: v[i:j] for k, v in c.items()}, phi[i:j]))
+        frames = parts[0] if len(parts) == 1 else np.concatenate(parts)
         out = _overlap_add(frames, g)  # sample 0 of `out` is t_lo * hop - n_fft / 2
         offset = start - (t_lo * g.hop - g.n_fft // 2)
         return out[offset:offset + (stop - start)]
@@ -162,12 +171,12 @@ class VoiceRenderer:
         out["pivot_hz"] = region(np.where(f0 > 0, f0, 100.0), 100.0)
         return out, region(phi, 0.0)
 
-    def _synthesise(self, edits: VoiceEdits, t_lo: int, t_hi: int) -> np.ndarray:
-        """[T, n_fft] windowed output frames t_lo..t_hi-1."""
+    def _synthesise(self, a: FrameAnalysis, c: dict, phi: np.ndarray) -> np.ndarray:
+        """[T, n_fft] windowed output frames of the analysed frames ``a``, with edit curves ``c`` ({kind: [T]})
+        and pitch phase ``phi`` ([T]) on the same frames."""
         g = self.grid
         F = g.n_bins
-        a = self.analysis(t_lo, t_hi)
-        c, phi = self._frame_curves(edits, t_lo, t_hi)
+        t_lo = a.t0
         spec = a.spec
         voiced = a.voiced
         bins = np.arange(F, dtype=np.float32)
@@ -179,7 +188,7 @@ class VoiceRenderer:
             X = spec[rows]
             P = X.real ** 2 + X.imag ** 2
             Pn = np.exp(a.log_noise[rows])
-            H = harmonic_comb(a.f0_hz[rows], np.ones(len(rows), dtype=bool), g)
+            H = a.comb[rows]
             Ph = np.maximum(P - Pn, 0)
             p_h = (H * Ph).sum(axis=1, keepdims=True)
             p_n = ((1 - H) * P + H * Pn).sum(axis=1, keepdims=True)
@@ -198,34 +207,47 @@ class VoiceRenderer:
         rows = np.nonzero((c["formant"] != 1) | (voiced & (c["pitch"] != 0)))[0]
         if len(rows):
             log_target = log_target.copy()
-            pos = bins[None, :] / c["formant"][rows, None].astype(np.float32)
-            log_target[rows] = _interp_rows(a.log_model[rows], pos)
+            factors = c["formant"][rows].astype(np.float32)
+            for factor in np.unique(factors):  # one warp per distinct factor (usually one)
+                sub = rows[factors == factor]
+                if factor == 1:
+                    log_target[sub] = a.log_model[sub]
+                    continue
+                pos = np.minimum(bins / factor, F - 1.001)
+                lo = pos.astype(np.int64)
+                frac = (pos - lo).astype(np.float32)
+                model = a.log_model[sub]
+                log_target[sub] = model[:, lo] * (1 - frac) + model[:, lo + 1] * frac
         level = (c["gain"] * LN10_20).astype(np.float32)[:, None]
         if np.any(c["tilt"] != 0):
-            pivot = c["pivot_hz"][:, None]
-            octaves = np.log2(np.maximum(bins[None, :] * g.bin_hz, pivot) / pivot)
-            level = level + (c["tilt"][:, None] * LN10_20 * octaves).astype(np.float32)
+            log2_f = np.log2(np.maximum(bins, 0.5) * np.float32(g.bin_hz))
+            octaves = np.maximum(log2_f[None, :] - np.log2(c["pivot_hz"]).astype(np.float32)[:, None], 0)
+            level = level + (c["tilt"] * LN10_20).astype(np.float32)[:, None] * octaves
         log_target = log_target + level
 
         # 2. pitch: harmonic regions of the whitened excitation move to k * F0 * r, phase-locked
         out = spec * np.exp(log_target - a.log_env)
         rows = np.nonzero(voiced & (c["pitch"] != 0))[0]
         if len(rows):
+            n = len(rows)
             f = a.f0_hz[rows].astype(np.float32)[:, None] / np.float32(g.bin_hz)  # F0 in bins
             r = (2.0 ** (c["pitch"][rows] / 1200)).astype(np.float32)[:, None]
-            k = np.rint(bins[None, :] / (f * r))  # harmonic region of each output bin
-            shift = np.rint(k * f * (r - 1))  # bins it moves by
-            centre = k * f
-            off = bins[None, :] - shift - centre  # offset from its harmonic in the source
-            off = np.mod(off + 0.5 * f, f) - 0.5 * f  # stay inside the source region
-            src = np.where(k >= 1, np.rint(centre + off), bins[None, :]).astype(np.int64)
+            k = np.rint(bins[None, :] * (1 / (f * r))).astype(np.int64)  # output bin -> harmonic region
+            K = int(k.max()) + 1
+            harm = np.arange(K, dtype=np.float32)[None, :]
+            shift_k = np.rint(harm * f * (r - 1))  # [n, K] bins that region k moves by
+            rot_k = harm * phi[rows, None].astype(np.float32) + np.float32(np.pi) * shift_k
+            rot_k = (np.cos(rot_k) + 1j * np.sin(rot_k)).astype(np.complex64)  # phase of region k
+            idx = k + (np.arange(n) * K)[:, None]
+            src = bins[None, :] - shift_k.reshape(-1)[idx]
+            off = src - harm.reshape(-1)[k] * f  # offset from the source harmonic
+            half = 0.5 * f  # stay inside the source region (one wrap suffices for ratios up to 2)
+            src = np.rint(src + np.where(off > half, -f, np.where(off < -half, f, 0))).astype(np.int64)
             valid = (src >= 0) & (src < F)
             np.clip(src, 0, F - 1, out=src)
-            flat = (rows[:, None] * F + src).ravel()
-            psi = k * phi[rows, None].astype(np.float32) + np.float32(np.pi) * shift
-            gain = np.exp(log_target[rows] - a.log_env.reshape(-1)[flat].reshape(src.shape)) * valid
-            moved = spec.reshape(-1)[flat].reshape(src.shape) * gain
-            out[rows] = moved * (np.cos(psi) + 1j * np.sin(psi)).astype(np.complex64)
+            flat = src + (rows * F)[:, None]
+            gain = np.exp(log_target[rows] - a.log_env.reshape(-1)[flat]) * valid
+            out[rows] = spec.reshape(-1)[flat] * gain * rot_k.reshape(-1)[idx]
         frames = scipy.fft.irfft(out, n=g.n_fft, axis=1).astype(np.float32, copy=False)
         return frames * g.window
 

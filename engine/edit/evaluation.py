@@ -1,0 +1,213 @@
+"""``motet eval edit`` and ``motet bench edit``: does each edit do what it says, and how fast.
+
+Quality, per voice (synthetic voices with known truth, and real stems):
+
+- pitch +300 cents: median F0 change (motet's tracker) minus 300 cents; formant shift factor (LTAS envelope
+  alignment, :func:`engine.edit.measure.formant_shift`) and F1-F3 ratios;
+- formant x1.10: the same two, F0 change in cents;
+- breathiness +6 dB: change of the measured HNR (Boersma autocorrelation);
+- neutral edits: SI-SDR of the resynthesis path (and of the identity fast path);
+- the same +300 cents by plain resampling and by a phase vocoder without envelope preservation.
+
+Real stems: those of a separation folder (``--dir``) or, as stand-ins for separated stems, the close-mic singers of
+CSD singer set 4 (evaluation data, never trained on) with CREPE F0 as θ.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from engine.edit import baselines, measure
+from engine.edit.edits import VoiceEdits
+from engine.edit.render import VoiceRenderer
+from engine.edit.synthetic_voice import synth_voice
+from engine.edit.theta_voice import ThetaVoice
+from engine.jobs import Progress, report
+
+CSD_SET4 = {"soprano": "Soprano_405", "alto": "ContraAlt_407", "tenor": "tenor4-06-2", "bass": "Bajos_404"}
+TARGETS = {"pitch_f0_cents": 10.0, "pitch_formant_pct": 3.0, "formant_target": 1.10, "formant_tol": 0.02,
+           "formant_f0_cents": 5.0, "breath_db": 6.0, "breath_tol_db": 1.5, "neutral_si_sdr_db": 40.0}
+
+
+def synthetic_voices(sample_rate: int = 16000, duration_s: float = 4.0) -> dict[str, tuple]:
+    """{name: (samples, θ)} sung vowels in the four ranges, with glide and vibrato, known F0."""
+    specs = {"bass": (110.0, (650, 1100, 2500, 3300)), "tenor": (160.0, (700, 1200, 2600, 3400)),
+             "alto": (230.0, (750, 1300, 2700, 3500)), "soprano": (330.0, (800, 1400, 2800, 3600))}
+    out = {}
+    for i, (name, (f0, formants)) in enumerate(specs.items()):
+        v = synth_voice(duration_s, sample_rate, f0, formants_hz=formants, hnr_db=18.0, vibrato_cents=40.0,
+                        glide_cents=300.0, seed=i)
+        out[name] = (v.samples, v.theta)
+    return out
+
+
+def csd_stand_in_stems(start_s: float = 20.0, duration_s: float = 20.0) -> dict[str, tuple]:
+    """{voice: (samples [N] at 16 kHz, θ from CREPE F0, confidence > 0.5)} for CSD singer set 4, one excerpt."""
+    from engine.datasets import dataset_dir
+    from engine.io.audio import load_audio
+
+    root = dataset_dir("csd-nino-dios")
+    out = {}
+    for voice, stem in CSD_SET4.items():
+        audio = load_audio(root / "audio" / f"nino_{stem}.flac", mono=True)
+        sr = audio.sample_rate
+        x = audio.mono()[int(start_s * sr):int((start_s + duration_s) * sr)]
+        table = np.loadtxt(root / "f0" / "crepe" / f"nino_{stem}.f0.csv", delimiter=",", skiprows=1)
+        t, f0, conf = table[:, 0] - start_s, table[:, 1], table[:, 2]
+        keep = (t >= -0.1) & (t <= duration_s + 0.1)
+        f0 = np.where(conf[keep] > 0.5, f0[keep], 0.0)
+        theta = ThetaVoice.from_f0(voice, np.maximum(t[keep], 0.0), f0)
+        out[voice] = (x.astype(np.float32), sr, theta)
+    return out
+
+
+def _cents(a_hz: float, b_hz: float) -> float:
+    return float(1200 * np.log2(b_hz / a_hz)) if a_hz > 0 and b_hz > 0 else float("nan")
+
+
+def evaluate_voice(samples: np.ndarray, sample_rate: int, theta: ThetaVoice) -> dict:
+    """All quality figures for one voice (see module docstring); times in ms."""
+    x = np.asarray(samples, dtype=np.float32)
+    renderer = VoiceRenderer(x, sample_rate, theta)
+    f0_in = measure.median_f0(x, sample_rate)
+    res: dict = {"median_f0_hz": round(f0_in, 1)}
+
+    def timed(edits, **kw):
+        t = time.perf_counter()
+        y = renderer.render(edits, **kw)
+        return y, 1000 * (time.perf_counter() - t)
+
+    renderer.analysis(*renderer.grid.frame_range(0, len(x)))  # analyse once (cached), as the app does
+    ratio = 2 ** (300 / 1200)
+    fmin = max(200.0, 1.3 * f0_in * ratio)
+    y, ms = timed(VoiceEdits().add("pitch", 300))
+    f0err = measure.median_f0_ratio_cents(x, y, sample_rate, 300.0)
+    res["pitch+300"] = {"f0_error_cents": round(f0err["error_cents"], 2),
+                        "formant_shift": round(measure.formant_shift(x, y, sample_rate, fmin=fmin), 4),
+                        "hnr_change_db": round(measure.voice_hnr_db(y, sample_rate, f0_in * ratio)
+                                               - measure.voice_hnr_db(x, sample_rate, f0_in), 2),
+                        "render_ms": round(ms, 1)}
+    res["f0_tracker"] = f0err["tracker"]
+    y = baselines.resample_pitch(x, sample_rate, 300)
+    res["baseline_resample+300"] = {
+        "f0_error_cents": round(_cents(f0_in, measure.median_f0(y, sample_rate)) - 300, 2),
+        "formant_shift": round(measure.formant_shift(x, y, sample_rate, fmin=fmin), 4),
+        "duration_ratio": round(len(y) / len(x), 3)}
+    t = time.perf_counter()
+    y = baselines.phase_vocoder_pitch(x, sample_rate, 300)
+    ms = 1000 * (time.perf_counter() - t)
+    res["baseline_phase_vocoder+300"] = {
+        "f0_error_cents": round(measure.median_f0_ratio_cents(x, y, sample_rate, 300.0)["error_cents"], 2),
+        "formant_shift": round(measure.formant_shift(x, y, sample_rate, fmin=fmin), 4),
+        "hnr_change_db": round(measure.voice_hnr_db(y, sample_rate, f0_in * ratio)
+                               - measure.voice_hnr_db(x, sample_rate, f0_in), 2),
+        "render_ms": round(ms, 1)}
+    y, ms = timed(VoiceEdits().add("formant", 1.10))
+    res["formant*1.10"] = {"formant_shift": round(measure.formant_shift(x, y, sample_rate,
+                                                                        fmin=max(200.0, 1.3 * f0_in)), 4),
+                           "f0_error_cents": round(measure.median_f0_ratio_cents(x, y, sample_rate)["error_cents"], 2),
+                           "render_ms": round(ms, 1)}
+    y, ms = timed(VoiceEdits().add("breathiness", 6))
+    res["breathiness+6"] = {"hnr_before_db": round(measure.voice_hnr_db(x, sample_rate, f0_in), 2),
+                            "hnr_change_db": round(measure.voice_hnr_db(y, sample_rate, f0_in)
+                                                   - measure.voice_hnr_db(x, sample_rate, f0_in), 2),
+                            "loudness_change_db": round(float(10 * np.log10(np.mean(y ** 2) / np.mean(x ** 2))), 2),
+                            "render_ms": round(ms, 1)}
+    y, ms = timed(VoiceEdits().add("pitch", 0).add("formant", 1.0), force_resynthesis=True)
+    res["neutral"] = {"si_sdr_db_resynthesis": round(measure.si_sdr_db(x, y), 1),
+                      "identity": bool(np.array_equal(renderer.render(VoiceEdits()), x)), "render_ms": round(ms, 1)}
+    return res
+
+
+def check(res: dict) -> dict:
+    """{target: bool} for one voice's figures against the issue's targets."""
+    t = TARGETS
+    return {
+        "pitch_f0": abs(res["pitch+300"]["f0_error_cents"]) <= t["pitch_f0_cents"],
+        "pitch_formants": abs(res["pitch+300"]["formant_shift"] - 1) * 100 <= t["pitch_formant_pct"],
+        "formant_shift": abs(res["formant*1.10"]["formant_shift"] - t["formant_target"]) <= t["formant_tol"],
+        "formant_f0": abs(res["formant*1.10"]["f0_error_cents"]) <= t["formant_f0_cents"],
+        "breathiness": abs(-res["breathiness+6"]["hnr_change_db"] - t["breath_db"]) <= t["breath_tol_db"],
+        "neutral": res["neutral"]["si_sdr_db_resynthesis"] >= t["neutral_si_sdr_db"] and res["neutral"]["identity"],
+    }
+
+
+def evaluate(sets: tuple = ("synthetic", "csd"), separation_dir: Optional[Path] = None, csd_seconds: float = 20.0,
+             progress: Optional[Progress] = None) -> dict:
+    """{set: {voice: figures + "pass": {target: bool}}} plus a summary of passes per target."""
+    jobs = []
+    if "synthetic" in sets:
+        jobs += [("synthetic", name, x, 16000, th) for name, (x, th) in synthetic_voices().items()]
+    if "csd" in sets:
+        jobs += [("csd_close_mic", name, x, sr, th) for name, (x, sr, th) in
+                 csd_stand_in_stems(duration_s=csd_seconds).items()]
+    if separation_dir is not None:
+        from engine.edit.theta_voice import load_separation_dir
+        from engine.io.audio import load_audio
+
+        sep = load_separation_dir(separation_dir)
+        for name in sep.names:
+            audio = load_audio(sep.stem_path(name), mono=True)
+            jobs.append(("separation", name, audio.mono(), audio.sample_rate, sep.theta(name)))
+    out: dict = {}
+    for i, (group, name, x, sr, theta) in enumerate(jobs):
+        report(progress, i / len(jobs), f"evaluating edits on {group}/{name}")
+        res = evaluate_voice(x, sr, theta)
+        res["pass"] = check(res)
+        out.setdefault(group, {})[name] = res
+    summary = {}
+    for group, voices in out.items():
+        keys = next(iter(voices.values()))["pass"].keys()
+        summary[group] = {k: f"{sum(v['pass'][k] for v in voices.values())}/{len(voices)}" for k in keys}
+    out["summary"] = summary
+    return out
+
+
+def bench(duration_s: float = 10.0, sample_rates=(16000, 44100), repeats: int = 5) -> dict:
+    """Milliseconds to re-render ``duration_s`` of one voice after a slider change (analysis cached: ``warm``),
+    with the analysis (``cold``), and to the first 0.5-s chunk of the played region; min over ``repeats``."""
+    import os
+
+    edits = {
+        "pitch": VoiceEdits().add("pitch", 150),
+        "breathiness": VoiceEdits().add("breathiness", 6),
+        "formant": VoiceEdits().add("formant", 1.1),
+        "gain": VoiceEdits().add("gain", -3),
+        "vibrato": VoiceEdits().add("vibrato", 1.5),
+        "all": VoiceEdits().add("pitch", 150).add("breathiness", 6).add("formant", 1.1).add("tilt", -3)
+                           .add("gain", -3).add("vibrato", 1.5),
+    }
+    out: dict = {"duration_s": duration_s, "cpu_cores": len(os.sched_getaffinity(0)), "budget_ms": 150}
+    for sr in sample_rates:
+        v = synth_voice(duration_s + 2.0, sr, 160.0, hnr_db=18.0, vibrato_cents=40.0, glide_cents=300.0)
+        fig: dict = {}
+        cold = []
+        for _ in range(max(1, repeats // 2)):
+            t = time.perf_counter()
+            VoiceRenderer(v.samples, sr, v.theta).render(edits["all"], 1.0, 1.0 + duration_s)
+            cold.append(1000 * (time.perf_counter() - t))
+        fig["cold_all_ms"] = round(min(cold), 1)
+        renderer = VoiceRenderer(v.samples, sr, v.theta)
+        renderer.render(edits["all"], 1.0, 1.0 + duration_s)
+        for name, e in edits.items():
+            times = []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                renderer.render(e, 1.0, 1.0 + duration_s)
+                times.append(1000 * (time.perf_counter() - t))
+            fig[f"warm_{name}_ms"] = round(min(times), 1)
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            next(renderer.chunks(edits["all"], 1.0, 1.0 + duration_s, chunk_s=0.5))
+            times.append(1000 * (time.perf_counter() - t))
+        fig["first_chunk_0.5s_ms"] = round(min(times), 1)
+        fig["n_fft"] = renderer.grid.n_fft
+        out[f"{sr}Hz"] = fig
+    worst = max(out[f"{sr}Hz"]["warm_all_ms"] for sr in sample_rates)
+    out["warm_all_worst_ms"] = worst
+    out["meets_budget"] = bool(worst <= 150)
+    return out
