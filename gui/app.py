@@ -37,11 +37,12 @@ def run(file: Optional[str] = None, device: Optional[str] = None, look: Optional
     window = MainWindow(worker=Worker(device), look=look)
     window.show()
     target = file or (str(DEMO) if DEMO.is_file() else None)
-    if target:
+    if file is None and window.offer_recovery(ask=quit_after_s is None):
+        pass  # the last session's unsaved work is being recovered
+    elif target:
         window.open_path(target)
     else:
         window.status("The demo recording is missing from assets/demo; open a recording with File ▸ Open…")
-    window.offer_recovery()
     if quit_after_s is not None:
         def finish():
             if screenshot:

@@ -82,6 +82,14 @@ class MainWindow(QMainWindow):
         self.transport.error_occurred.connect(self.show_error)
         self.bridge.busy_changed.connect(self._busy)
         self.undo_stack.cleanChanged.connect(lambda _c: self._update_title())
+        self.undo_stack.indexChanged.connect(lambda _i: setattr(self, "autosave_due", True))
+        self.autosave_due = False
+        from gui import project
+
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(project.AUTOSAVE_S * 1000)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
         self._update_title()
 
     # ------------------------------------------------------------------ menus and status bar
@@ -337,11 +345,52 @@ class MainWindow(QMainWindow):
         dirty = "" if clean else " •"
         self.setWindowTitle(f"{name}{dirty} — motet" if name else "motet")
 
-    def offer_recovery(self) -> None:
-        """After a crash: offer the autosaved work (see gui.project)."""
+    def autosave(self) -> None:
+        """Write the autosave file if something changed since the last one."""
+        from gui import project
+
+        if self.autosave_due and not self.undo_stack.isClean():
+            if project.autosave(self) is not None:
+                self.autosave_due = False
+
+    def autosave_path(self) -> Path:
+        from gui import project
+
+        return self.state_dir / project.AUTOSAVE_NAME
+
+    def offer_recovery(self, ask: bool = True) -> bool:
+        """If the last session did not end cleanly, offer its autosaved work. True when recovery started."""
+        if not self.autosave_path().is_file():
+            return False
+        if ask:
+            answer = QMessageBox.question(
+                self, "Recover unsaved work?",
+                "motet did not close normally last time. Recover the work it saved automatically?",
+                QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
+            if answer != QMessageBox.Yes:
+                from gui import project
+
+                project.discard_autosave(self)
+                return False
+        self.recover_autosave()
+        return True
+
+    def recover_autosave(self, on_loaded=None) -> None:
+        from gui import project
+
+        project.load_window(self, self.autosave_path(), recovered=True, on_loaded=on_loaded)
 
     # ------------------------------------------------------------------ lifetime
+    confirm_close = True
+
     def closeEvent(self, ev):
+        if self.confirm_close and not self.undo_stack.isClean():
+            answer = QMessageBox.question(self, "Save changes?", "Save your changes before closing?",
+                                          QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel,
+                                          QMessageBox.Save)
+            if answer == QMessageBox.Cancel or (answer == QMessageBox.Save and not self.save_project()):
+                ev.ignore()
+                return
         self.transport.close()
         self.bridge.cancel_all()
         try:
@@ -349,4 +398,8 @@ class MainWindow(QMainWindow):
         except TypeError:
             self.bridge.worker.shutdown()
         self.choir.on_close()
+        self.autosave_timer.stop()
+        from gui import project
+
+        project.discard_autosave(self)  # a clean exit: nothing to recover next time
         super().closeEvent(ev)

@@ -54,6 +54,7 @@ def make_window(qtbot, worker, audio_fake, tmp_path):
         settings = QSettings(str(tmp_path / settings_file), QSettings.IniFormat)
         w = MainWindow(worker=SharedWorker(worker), player_factory=audio_fake, settings=settings,
                        state_dir=state_dir or tmp_path / "state", look="dark")
+        w.confirm_close = False  # no "save changes?" question when a test ends
         qtbot.addWidget(w)
         w.resize(1280, 800)
         w.show()
