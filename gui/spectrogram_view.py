@@ -176,7 +176,7 @@ class SpectrogramView(pg.PlotWidget):
     # ---- image ----
     def set_spectrogram(self, spec: Spectrogram) -> None:
         self.spec = spec
-        self.image.setImage(spec.db, autoLevels=False, levels=(-80.0, 0.0))
+        self.image.setImage(spec.db, autoLevels=False, levels=(-75.0, -3.0))
         self.image.setRect(QRectF(0.0, spec.midi_lo, spec.duration_s, spec.midi_hi - spec.midi_lo))
         self.setLimits(xMin=0, xMax=max(1.0, spec.duration_s), yMin=spec.midi_lo, yMax=spec.midi_hi)
         self.setXRange(0, max(1.0, spec.duration_s), padding=0)
@@ -214,7 +214,8 @@ class SpectrogramView(pg.PlotWidget):
             self.removeItem(c)
         self.curves, self.curve_data = [], []
         for i, (t, m, col) in enumerate(zip(times, midis, colors)):
-            curve = pg.PlotDataItem(t, m, connect="finite", pen=pg.mkPen(col, width=2.5))
+            curve = pg.PlotDataItem(t, m, connect="finite", pen=pg.mkPen(col, width=2.5),
+                                    shadowPen=pg.mkPen("#000000", width=4.5))
             curve.setZValue(10)
             self.addItem(curve)
             self.curves.append(curve)
@@ -230,7 +231,8 @@ class SpectrogramView(pg.PlotWidget):
         for i, c in enumerate(self.curves):
             pen = c.opts["pen"]
             col = QColor(pg.mkPen(pen).color())
-            c.setPen(pg.mkPen(col, width=4.0 if i == voice else 2.0))
+            c.setPen(pg.mkPen(col, width=3.5 if i == voice else 2.0))
+            c.setShadowPen(pg.mkPen("#000000", width=6.0 if i == voice else 4.0))
 
     def preview_shift(self, semitones: float) -> None:
         sel = self.selection()

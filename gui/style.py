@@ -7,9 +7,9 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-# One colour per voice, highest voice first; chosen to stay distinct on the inferno colormap and for
-# common colour-vision deficiencies (Okabe-Ito-like).
-VOICE_COLORS = ["#56b4e9", "#e69f00", "#009e73", "#f0e442", "#cc79a7", "#d55e00", "#ffffff", "#0072b2"]
+# One colour per voice, highest voice first: cool and bright hues that stand out on the inferno colormap
+# (black-purple-red-orange-yellow); curves also get a dark outline.
+VOICE_COLORS = ["#22d3ee", "#a3e635", "#f472b6", "#ffffff", "#60a5fa", "#c084fc", "#34d399", "#e879f9"]
 
 
 def voice_color(index: int) -> QColor:

@@ -1,0 +1,144 @@
+"""The Compose page as a person uses it: draw a theme on the piano roll, edit it, undo; import a theme from
+MIDI; let motet find the theme of a piece; generate a piece around the theme (when the model is shipped)."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from engine.generation.piece import ACCOMPANIMENT, MELODY, Note
+from gui.capabilities import capability
+from tests.gui.conftest import wait_idle
+
+THEME = [(67, 0.0), (69, 1.0), (71, 2.0), (67, 3.0)]  # G A B G, one beat each
+
+
+def write_midi(path, notes, tempo):
+    """A MIDI file with tracks MELODY and PIANO (written with pretty_midi, as any sequencer would)."""
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI(initial_tempo=tempo)
+    spb = 60.0 / tempo
+    tracks = {MELODY: pretty_midi.Instrument(0, name="MELODY"), ACCOMPANIMENT: pretty_midi.Instrument(0, name="PIANO")}
+    for n in notes:
+        tracks[n.role].notes.append(pretty_midi.Note(n.velocity, n.pitch, n.start_beat * spb,
+                                                     (n.start_beat + n.duration_beats) * spb))
+    pm.instruments.extend(t for t in tracks.values() if t.notes)
+    pm.write(str(path))
+
+
+def drag(qtbot, widget, a, b, steps=4, modifier=Qt.NoModifier):
+    qtbot.mousePress(widget, Qt.LeftButton, modifier, a)
+    for k in range(1, steps + 1):
+        qtbot.mouseMove(widget, QPoint(a.x() + (b.x() - a.x()) * k // steps, a.y() + (b.y() - a.y()) * k // steps))
+    qtbot.mouseRelease(widget, Qt.LeftButton, modifier, b)
+
+
+def draw_theme(qtbot, window):
+    window.tabs.setCurrentIndex(1)
+    roll = window.compose.page.roll
+    qtbot.waitUntil(lambda: roll.isVisible() and roll.height() > 300)
+    for pitch, beat in THEME:
+        # press in the first 1/16 cell, drag to the last cell of the beat
+        drag(qtbot, roll, roll.point_of(beat, pitch).toPoint(), roll.point_of(beat + 0.9, pitch).toPoint())
+    return roll
+
+
+def test_draw_a_four_note_theme_then_edit_and_undo(qtbot, window):
+    roll = draw_theme(qtbot, window)
+    compose = window.compose
+    assert [(n.pitch, n.start_beat, n.duration_beats) for n in compose.theme] == [(p, b, 1.0) for p, b in THEME]
+    assert window.undo_stack.count() == 4  # one step per drawn note
+    assert "4 notes" in compose.page.info.text()
+
+    # move the second note up two semitones and half a beat later (snapped to 1/16)
+    a = roll.point_of(1.3, 69).toPoint()
+    drag(qtbot, roll, a, QPoint(a.x() + int(0.5 * roll.px_per_beat), a.y() - int(2 * roll.px_per_semi)))
+    assert (71, 1.5) in [(n.pitch, n.start_beat) for n in compose.theme]
+    # resize the first note by its right edge to half a beat
+    edge = QPoint(int(roll.x_of(1.0)) - 2, int(roll.point_of(0, 67).y()))
+    drag(qtbot, roll, edge, QPoint(int(roll.x_of(0.5)), edge.y()))
+    assert compose.theme[0].duration_beats == 0.5
+    # delete the last note with a right click
+    qtbot.mouseClick(roll, Qt.RightButton, pos=roll.point_of(3.5, 67).toPoint())
+    assert len(compose.theme) == 3
+    # select everything with Shift+drag and transpose an octave with Shift+Up
+    drag(qtbot, roll, QPoint(int(roll.x_of(0)) + 1, int(roll.y_of(80))), QPoint(int(roll.x_of(3.9)),
+                                                                                 int(roll.y_of(60))),
+         modifier=Qt.ShiftModifier)
+    assert roll.selected == {0, 1, 2}
+    qtbot.keyClick(roll, Qt.Key_Up, Qt.ShiftModifier)
+    assert [n.pitch for n in compose.theme] == [79, 83, 83]
+    steps = window.undo_stack.count()
+    assert steps == 8
+    for _ in range(4):
+        window.undo_action.trigger()
+    assert [(n.pitch, n.start_beat, n.duration_beats) for n in compose.theme] == [(p, b, 1.0) for p, b in THEME]
+    window.redo_action.trigger()
+    assert (71, 1.5) in [(n.pitch, n.start_beat) for n in compose.theme]
+    window.grab().save("/tmp/motet-compose-theme.png")
+
+
+def test_snapping_follows_the_grid(qtbot, window):
+    roll = draw_theme(qtbot, window)
+    window.compose.page.grid.setCurrentIndex(1)  # 1/8
+    a = roll.point_of(0.3, 67).toPoint()
+    drag(qtbot, roll, a, QPoint(a.x() + int(0.3 * roll.px_per_beat), a.y()))  # 0.3 beat: snaps to 0.5
+    assert window.compose.theme[0].start_beat == 0.5
+    window.compose.page.snap.setChecked(False)
+    a = roll.point_of(0.8, 67).toPoint()
+    drag(qtbot, roll, a, QPoint(a.x() + int(0.3 * roll.px_per_beat), a.y()))
+    assert window.compose.theme[0].start_beat != pytest.approx(1.0, abs=0.01)
+
+
+def test_import_a_theme_from_midi(qtbot, window, tmp_path):
+    notes = [Note(72, 4.0 + k, 1.0, 90, MELODY) for k in range(4)] + [Note(48, 4.0, 4.0, 70, ACCOMPANIMENT)]
+    path = tmp_path / "tune.mid"
+    write_midi(path, notes, 84.0)
+    window.open_path(path)  # a MIDI file opens on the Compose page as the theme
+    wait_idle(qtbot, window)
+    assert window.tabs.currentIndex() == 1
+    theme = window.compose.theme
+    assert [(n.pitch, n.start_beat) for n in theme] == [(72, float(k)) for k in range(4)]  # melody, from bar 1
+    assert window.compose.page.tempo.value() == 84
+
+
+@pytest.mark.skipif(not capability("theme_finder").ok, reason="the theme finder is not in this build")
+def test_find_the_theme_of_a_piece_shades_its_returns(qtbot, window, tmp_path):
+    motif = [(72, 0, 1), (74, 1, 0.5), (76, 1.5, 0.5), (72, 2, 2), (79, 4, 1), (77, 5, 1), (76, 6, 2)]
+    notes = []
+    for rep, bar in enumerate((0, 4, 8)):
+        for p, b, d in motif:
+            notes.append(Note(p, bar * 4 + b, d, 90, MELODY))
+        for k in range(4):
+            notes.append(Note(48 + 2 * k, bar * 4 + 8 + k, 1, 70, MELODY))  # filler between returns
+    notes = sorted(notes, key=lambda n: n.start_beat)
+    path = tmp_path / "piece.mid"
+    write_midi(path, notes, 100.0)
+    window.tabs.setCurrentIndex(1)
+    window.compose.find_theme(str(path))
+    wait_idle(qtbot, window)
+    assert not window.errors
+    compose = window.compose
+    assert compose.showing == "piece" and compose.theme
+    roll = compose.page.roll
+    assert len(roll.regions) >= 2  # the theme and its returns, shaded
+    assert "returns" in compose.page.info.text()
+
+
+@pytest.mark.skipif(not capability("generation").ok, reason="no trained theme transformer shipped yet")
+def test_generate_eight_bars_around_a_drawn_theme(qtbot, window):
+    draw_theme(qtbot, window)
+    page = window.compose.page
+    page.bars.setValue(8)
+    page.seed.setValue(3)
+    qtbot.mouseClick(page.generate, Qt.LeftButton)
+    wait_idle(qtbot, window, 120000)
+    assert not window.errors
+    piece = window.compose.piece
+    assert piece is not None and piece.bars <= 8 and len(piece.notes) > 8
+    assert window.compose.showing == "piece" and page.roll.notes == piece.notes
+    assert page.roll.regions and page.roll.regions[0][0] == 0.0  # the theme opens the piece, shaded
+    assert {n.role for n in piece.notes} <= {MELODY, ACCOMPANIMENT}
+    window.grab().save("/tmp/motet-compose-piece.png")
+    window.undo_action.trigger()  # generation is one undo step
+    assert window.compose.piece is None and window.compose.showing == "theme"
