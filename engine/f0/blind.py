@@ -22,40 +22,50 @@ def check_audio(x: np.ndarray, what: str = "audio") -> None:
         raise MotetError(f"{what}: silent (no voice to track)")
 
 
+def harmonic_score(mag: np.ndarray, centre_hz: np.ndarray, span_cents: float, step_cents: float = 2.0,
+                   n_harmonics: int = 8, best_offset: bool = False, full: bool = False):
+    """Harmonic-summation score of F0s within +-span_cents of ``centre_hz`` ([N] Hz, one per frame of mag
+    [N, K]): the best score per frame [N], or with ``best_offset`` the offset in cents of the best F0 (parabolic
+    interpolation between the ``step_cents`` steps) [N], or with ``full`` every offset's score [N, O]."""
+    spec = compressed_spectrum(mag) if mag.size else mag
+    n_bins = spec.shape[1]
+    offsets = 2.0 ** (np.arange(-span_cents, span_cents + step_cents / 2, step_cents) / 1200)  # [O]
+    weights = 0.84 ** np.arange(n_harmonics)
+    bin_hz = ANALYSIS_RATE / N_FFT
+    cand = centre_hz[:, None] * offsets[None, :]  # [N, O]
+    score = np.zeros_like(cand)
+    rows = np.arange(len(centre_hz))[:, None]
+    for h in range(1, n_harmonics + 1):
+        pos = h * cand / bin_hz
+        lo = np.floor(pos).astype(int)
+        ok = lo < n_bins - 1
+        lo = np.minimum(lo, n_bins - 2)
+        frac = pos - lo
+        val = spec[rows, lo] * (1 - frac) + spec[rows, lo + 1] * frac
+        score += weights[h - 1] * np.where(ok, val, 0.0)
+    if full:
+        return score
+    if not best_offset:
+        return score.max(axis=1)
+    best = score.argmax(axis=1)
+    i = np.clip(best, 1, len(offsets) - 2)
+    r = np.arange(len(centre_hz))
+    a, b, c = score[r, i - 1], score[r, i], score[r, i + 1]
+    den = a - 2 * b + c
+    shift = np.clip(np.where(np.abs(den) > 1e-12, 0.5 * (a - c) / np.where(den == 0, 1, den), 0.0), -0.5, 0.5)
+    return (i - (len(offsets) - 1) / 2 + shift) * step_cents
+
+
 def refine_f0(mag: np.ndarray, f0_hz: np.ndarray, voiced: np.ndarray, span_cents: float = 60.0,
               step_cents: float = 2.0, n_harmonics: int = 8) -> np.ndarray:
     """Sharpen coarse F0s on the spectrum: per voiced frame, the F0 within +-span_cents whose first harmonics
     collect the most (interpolated, compressed) magnitude. mag: [T, K]; f0_hz, voiced: [V, T]. Returns [V, T]."""
-    spec = compressed_spectrum(mag)
-    n_frames, n_bins = spec.shape
-    offsets = 2.0 ** (np.arange(-span_cents, span_cents + step_cents / 2, step_cents) / 1200)  # [O]
-    weights = 0.84 ** np.arange(n_harmonics)
     out = f0_hz.copy()
-    bin_hz = ANALYSIS_RATE / N_FFT
     for v in range(f0_hz.shape[0]):
         idx = np.nonzero(voiced[v] & (f0_hz[v] > 0))[0]
-        if idx.size == 0:
-            continue
-        cand = f0_hz[v, idx][:, None] * offsets[None, :]  # [N, O]
-        score = np.zeros_like(cand)
-        for h in range(1, n_harmonics + 1):
-            pos = h * cand / bin_hz
-            lo = np.floor(pos).astype(int)
-            ok = lo < n_bins - 1
-            lo = np.minimum(lo, n_bins - 2)
-            frac = pos - lo
-            rows = idx[:, None]
-            val = spec[rows, lo] * (1 - frac) + spec[rows, lo + 1] * frac
-            score += weights[h - 1] * np.where(ok, val, 0.0)
-        best = score.argmax(axis=1)
-        # parabolic interpolation between offsets
-        i = np.clip(best, 1, len(offsets) - 2)
-        r = np.arange(len(idx))
-        a, b, c = score[r, i - 1], score[r, i], score[r, i + 1]
-        den = a - 2 * b + c
-        shift = np.clip(np.where(np.abs(den) > 1e-12, 0.5 * (a - c) / np.where(den == 0, 1, den), 0.0), -0.5, 0.5)
-        cents = (i - (len(offsets) - 1) / 2 + shift) * step_cents
-        out[v, idx] = f0_hz[v, idx] * 2.0 ** (cents / 1200)
+        if idx.size:
+            cents = harmonic_score(mag[idx], f0_hz[v, idx], span_cents, step_cents, n_harmonics, best_offset=True)
+            out[v, idx] = f0_hz[v, idx] * 2.0 ** (cents / 1200)
     return out
 
 

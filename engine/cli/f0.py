@@ -1,0 +1,116 @@
+"""``motet f0``, ``motet eval f0`` and ``motet bench f0``: per-voice F0 of a choir recording, its quality, its speed."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from engine.cli import Command
+from engine.errors import MotetError
+
+
+def _add_track(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", help="choir recording (WAV/FLAC/OGG/MP3)")
+    p.add_argument("-o", "--output", required=True, help="CSV to write: time (s) and one column per voice in Hz")
+    p.add_argument("--voices", type=int, default=4, help="number of voices (default 4: soprano/alto/tenor/bass)")
+    p.add_argument("--score", help="MusicXML or MIDI score of the piece: score-informed tracking")
+
+
+def _run_track(args: argparse.Namespace) -> int:
+    from engine.f0 import track_voices
+    from engine.io.audio import load_audio
+
+    if not 1 <= args.voices <= 8:
+        raise MotetError(f"--voices {args.voices}: a choir has 1 to 8 voices")
+    if not str(args.output).lower().endswith(".csv"):
+        raise MotetError(f"{args.output}: the output must be a .csv file")
+    audio = load_audio(args.input, mono=True)
+    tracks = track_voices(audio.mono(), audio.sample_rate, args.voices, score=args.score)
+    try:
+        tracks.to_csv(args.output)
+    except OSError as err:
+        raise MotetError(f"{args.output}: cannot write ({err.strerror})") from None
+    voiced = ", ".join(f"{n} {100 * tracks.voiced[i].mean():.0f}%" for i, n in enumerate(tracks.names))
+    print(f"wrote {args.output}: {tracks.n_frames} frames of {tracks.n_voices} voices (voiced: {voiced})")
+    return 0
+
+
+def _add_eval(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", choices=["csd", "synthetic"], default="csd")
+    p.add_argument("--mode", choices=["blind", "informed", "both"], default="both")
+    p.add_argument("--excerpts", type=int, default=12, help="synthetic: number of 8-s test-split excerpts")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on the last line")
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    from engine.f0.evaluation import eval_csd, eval_synthetic
+
+    modes = ("blind", "informed") if args.mode == "both" else (args.mode,)
+    if args.dataset == "csd":
+        result = eval_csd(modes)
+    else:
+        if args.excerpts < 1:
+            raise MotetError(f"--excerpts {args.excerpts}: need at least 1")
+        result = eval_synthetic(args.excerpts, modes=modes)
+    for mode in modes:
+        print(f"{args.dataset} {mode}: " + "; ".join(
+            f"{name} RPA {m['rpa']:.3f} RCA {m['rca']:.3f} VR {m['voicing_recall']:.3f} "
+            f"VFA {m['voicing_false_alarm']:.3f}" for name, m in result[mode].items() if isinstance(m, dict)))
+    if args.json:
+        print(json.dumps(result))
+    return 0
+
+
+def _add_bench(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seconds", type=float, default=60.0, help="length of the synthetic choir recording timed")
+    p.add_argument("--threads", type=int, default=2, help="CPU threads (the target is set for 2)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on the last line")
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    import os
+    import time
+
+    import numpy as np
+
+    if args.seconds <= 0 or args.threads < 1:
+        raise MotetError("--seconds and --threads must be positive")
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(args.threads))
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from engine.f0 import track_single, track_voices
+    from engine.f0.evaluation import synthetic_excerpts
+
+    pieces = []
+    total = 0.0
+    for ex in synthetic_excerpts(max(1, int(np.ceil(args.seconds / 8.0))), 8.0, seed=77):
+        pieces.append(ex.mixture)
+        total += len(ex.mixture) / 16000
+    mixture = np.concatenate(pieces)[: int(args.seconds * 16000)]
+    audio_s = len(mixture) / 16000
+    result = {"audio_s": round(audio_s, 2), "threads": args.threads}
+    track_voices(mixture[:16000], 16000, 4)  # warm-up (imports, caches)
+    t0 = time.perf_counter()
+    track_voices(mixture, 16000, 4)
+    blind = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    track_single(mixture, 16000)
+    single = time.perf_counter() - t0
+    result.update({"blind_s": round(blind, 3), "blind_x_realtime": round(blind / audio_s, 4),
+                   "single_s": round(single, 3), "single_x_realtime": round(single / audio_s, 4),
+                   "target_x_realtime": 0.1})
+    print(f"blind 4-voice tracking: {blind:.2f} s for {audio_s:.0f} s of audio ({blind / audio_s:.3f}x real time); "
+          f"one voice: {single / audio_s:.4f}x real time")
+    if args.json:
+        print(json.dumps(result))
+    return 0
+
+
+COMMANDS = [
+    Command("f0", "track the F0 of every voice of a choir recording (blind, or with --score) into a CSV",
+            _add_track, _run_track),
+    Command("eval f0", "per-voice F0 quality (mir_eval RPA/RCA, voicing) on CSD or the synthetic test split",
+            _add_eval, _run_eval),
+    Command("bench f0", "speed of blind 4-voice F0 tracking (x real time)", _add_bench, _run_bench),
+]

@@ -1,0 +1,291 @@
+"""Score-informed per-voice F0: align the score to the recording, then measure each note's F0 around its written
+pitch so that intonation, vibrato and glides are the singers' own.
+
+Alignment is dynamic time warping of chroma (Müller, "Fundamentals of Music Processing", ch. 3): the recording's
+chroma is the harmonic-summation salience folded onto pitch classes, the score's chroma its sounding notes. DTW
+steps (1,1), (1,2), (2,1) allow tempo changes between half and double speed and keep held notes whole.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from engine.choir import voice_names
+from engine.errors import MotetError
+from engine.f0.blind import check_audio, harmonic_score, refine_f0, remove_blips
+from engine.f0.salience import grid_hz, magnitude_spectrogram, salience_map, to_analysis_rate
+from engine.f0.score import ScorePart, load_score
+from engine.f0.tracks import F0_HOP_S, F0Tracks
+from engine.jobs import report
+
+ALIGN_HOP = 4  # alignment works on 64 ms frames (4 F0 frames)
+MAX_ALIGN_FRAMES = 4000  # longer recordings are aligned on coarser frames
+OPEN_END_S = 5.0  # the recording may hold up to this much (s) before the score's start and after its end
+BOUNDARY_FRAMES = 12  # a note boundary may move +-12 frames (192 ms) to where the salience changes
+
+
+ALIGN_MIDI = np.arange(36, 97)  # C2..C7: the pitches the alignment features describe
+
+
+def recording_pitch_profile(sal: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """[T, P + 1] salience per semitone of :data:`ALIGN_MIDI` (max over the bins of each semitone), cube-rooted,
+    plus a 'silence' dimension; rows unit-norm. sal: [T, F] on ``grid``."""
+    midi = np.round(69 + 12 * np.log2(grid / 440.0)).astype(int)
+    out = np.zeros((sal.shape[0], len(ALIGN_MIDI) + 1))
+    for i, m in enumerate(ALIGN_MIDI):
+        sel = midi == m
+        if sel.any():
+            out[:, i] = sal[:, sel].max(axis=1)
+    level = out[:, :-1].sum(axis=1)
+    out[:, -1] = np.maximum(0.0, 1.0 - level / max(np.percentile(level, 20), 1e-9)) * out.max()
+    out = np.cbrt(out)
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def score_roll(parts: list[ScorePart], n_frames: int, hop_s: float) -> np.ndarray:
+    """[V, n_frames] written MIDI pitch per part and frame of score time (0 = rest; highest note if several)."""
+    roll = np.zeros((len(parts), n_frames))
+    for v, part in enumerate(parts):
+        for start, end, pitch in part.notes:
+            a, b = int(round(start / hop_s)), int(round(end / hop_s))
+            roll[v, a:max(b, a + 1)] = np.maximum(roll[v, a:max(b, a + 1)], pitch)
+    return roll
+
+
+def score_pitch_profile(roll: np.ndarray) -> np.ndarray:
+    """[T, P + 1] the written pitches of a piano roll ([V, T] MIDI) on :data:`ALIGN_MIDI`, each note with a
+    weaker octave above (where a voice's salience also shows), plus a silence dimension; rows unit-norm."""
+    out = np.zeros((roll.shape[1], len(ALIGN_MIDI) + 1))
+    for v in range(roll.shape[0]):
+        on = np.nonzero(roll[v] > 0)[0]
+        for shift, weight in ((0, 1.0), (12, 0.4)):
+            idx = roll[v, on].astype(int) + shift - ALIGN_MIDI[0]
+            ok = (idx >= 0) & (idx < len(ALIGN_MIDI))
+            np.add.at(out, (on[ok], idx[ok]), weight)
+    out[:, -1] = (roll > 0).sum(axis=0) == 0
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def dtw_path(cost: np.ndarray, open_frames: int = 0) -> np.ndarray:
+    """Monotonic alignment of rows (score) to columns (recording) with steps (1,1), (1,2), (2,1). The path starts
+    in row 0 within the first ``open_frames`` + 1 columns and ends in the last row within the last ``open_frames``
+    + 1 columns (the recording may begin and end with silence or applause). cost: [N, M]. Returns [L, 2] index
+    pairs (row, column)."""
+    n, m = cost.shape
+    big = 1e18
+    acc = np.full((n, m), big)
+    step = np.zeros((n, m), dtype=np.int8)
+    acc[0, : open_frames + 1] = cost[0, : open_frames + 1]
+    for i in range(1, n):
+        prev1 = acc[i - 1]
+        cand = np.full((3, m), big)
+        cand[0, 1:] = prev1[:-1] + cost[i, 1:]                                       # (1, 1)
+        cand[1, 2:] = prev1[:-2] + cost[i, 2:] + cost[i, 1:-1]                       # (1, 2)
+        if i >= 2:
+            cand[2, 1:] = acc[i - 2, :-1] + cost[i, 1:] + cost[i - 1, 1:]            # (2, 1)
+        step[i] = cand.argmin(axis=0)
+        acc[i] = cand[step[i], np.arange(m)]
+    j = m - 1 - open_frames + int(acc[-1, m - 1 - open_frames:].argmin())
+    if acc[-1, j] >= big:
+        raise MotetError("score: cannot align it to the recording (their lengths differ by more than a factor 2)")
+    path = [(n - 1, j)]
+    i = n - 1
+    while i > 0:
+        s = step[i, j]
+        if s == 0:
+            i, j = i - 1, j - 1
+            path.append((i, j))
+        elif s == 1:
+            path.append((i, j - 1))
+            i, j = i - 1, j - 2
+            path.append((i, j))
+        else:
+            path.append((i - 1, j))
+            i, j = i - 2, j - 1
+            path.append((i, j))
+    return np.array(path[::-1])
+
+
+def align(parts: list[ScorePart], sal: np.ndarray, grid: np.ndarray, progress=None) -> np.ndarray:
+    """Written MIDI pitch per voice at every recording frame: [V, T] (0 = rest), from a chroma-DTW alignment of
+    the score to the salience map ``sal`` ([T, F])."""
+    n_frames = sal.shape[0]
+    score_end = max(float(p.notes[:, 1].max()) for p in parts if len(p.notes))
+    hop = ALIGN_HOP
+    while n_frames / hop > MAX_ALIGN_FRAMES or score_end / (hop * F0_HOP_S) > MAX_ALIGN_FRAMES:
+        hop *= 2
+    hop_s = hop * F0_HOP_S
+    m = n_frames // hop
+    rec = recording_pitch_profile(sal[: m * hop].reshape(m, hop, -1).mean(axis=1), grid)
+    n = int(np.ceil(score_end / hop_s)) + 1
+    sco = score_pitch_profile(score_roll(parts, n, hop_s))
+    if not (0.5 <= m / n <= 2.0):
+        raise MotetError(f"score: it lasts {score_end:.0f} s at its own tempo, the recording {n_frames * F0_HOP_S:.0f} s; "
+                         "they differ by more than a factor 2")
+    report(progress, 0.4, "aligning score")
+    open_frames = int(min(OPEN_END_S, 0.15 * n_frames * F0_HOP_S) / hop_s)
+    path = dtw_path(1.0 - sco @ rec.T, open_frames)
+    # recording frame -> score time, through the path's (monotonic) correspondences
+    rec_t = (path[:, 1] + 0.5) * hop_s
+    sco_t = (path[:, 0] + 0.5) * hop_s
+    rec_t, first = np.unique(rec_t, return_index=True)
+    last = np.unique(path[:, 1][::-1], return_index=True)[1]
+    sco_mid = 0.5 * (sco_t[first] + sco_t[::-1][last])
+    frame_score_t = np.interp(np.arange(n_frames) * F0_HOP_S, rec_t, sco_mid)
+    fine = score_roll(parts, int(np.ceil(score_end / F0_HOP_S)) + 2, F0_HOP_S)
+    idx = np.clip(np.round(frame_score_t / F0_HOP_S).astype(int), 0, fine.shape[1] - 1)
+    return fine[:, idx]
+
+
+def track_voices_informed(samples: np.ndarray, sample_rate: int, n_voices: int, score: str | Path,
+                          progress=None) -> F0Tracks:
+    """F0 of ``n_voices`` voices guided by a score (MIDI/MusicXML): parts map to voices by SATB name, else by
+    range (highest part first). samples: [frames]."""
+    names = voice_names(n_voices)
+    parts = load_score(score)
+    if len(parts) != n_voices:
+        raise MotetError(f"{score}: the score has {len(parts)} parts, but {n_voices} voices were asked for")
+    x = to_analysis_rate(samples, sample_rate)
+    check_audio(x)
+    report(progress, 0.0, "pitch salience")
+    grid = grid_hz()
+    mag = magnitude_spectrogram(x)
+    sal = salience_map(mag, grid)
+    written = align(parts, sal, grid, progress)
+    report(progress, 0.7, "measuring each note")
+    return measure_notes(mag, written, names)
+
+
+def pitch_evidence(mag: np.ndarray, centre_hz: np.ndarray, span_cents: float = 50.0) -> np.ndarray:
+    """[T] harmonic salience of the best F0 within +-span_cents of ``centre_hz`` ([T], 0 = none) per frame."""
+    idx = np.nonzero(centre_hz > 0)[0]
+    out = np.zeros(len(centre_hz))
+    if idx.size:
+        out[idx] = harmonic_score(mag[idx], centre_hz[idx], span_cents)
+    return out
+
+
+def refine_boundaries(mag: np.ndarray, written: np.ndarray, drift: np.ndarray) -> np.ndarray:
+    """Move each note boundary of each voice (written: [V, T] MIDI, 0 = rest) by up to :data:`BOUNDARY_FRAMES`
+    to where the evidence for the note before gives way to the evidence for the note after (a rest's evidence is
+    a fixed share of the voice's median salience). drift: [V, T] cents. Returns the new [V, T]."""
+    out = written.copy()
+    n_frames = written.shape[1]
+    w = BOUNDARY_FRAMES
+    for v in range(written.shape[0]):
+        row = written[v]
+        change = np.nonzero(np.diff(row) != 0)[0] + 1  # first frame of each new run
+        if change.size == 0:
+            continue
+        hz = np.where(row > 0, 440.0 * 2 ** ((row - 69) / 12 + drift[v] / 1200), 0.0)
+        own = pitch_evidence(mag, hz)
+        rest_level = 0.3 * np.median(own[row > 0]) if (row > 0).any() else 0.0
+        for b in change:
+            lo, hi = max(1, b - w), min(n_frames - 1, b + w)
+            if hi - lo < 2:
+                continue
+            before, after = row[b - 1], row[b]
+            span = np.arange(lo, hi)
+            hz_b = np.full(len(span), 440.0 * 2 ** ((before - 69) / 12) if before > 0 else 0.0) * 2 ** (drift[v, span] / 1200)
+            hz_a = np.full(len(span), 440.0 * 2 ** ((after - 69) / 12) if after > 0 else 0.0) * 2 ** (drift[v, span] / 1200)
+            ev_b = pitch_evidence(mag[span], hz_b) if before > 0 else np.full(len(span), rest_level)
+            ev_a = pitch_evidence(mag[span], hz_a) if after > 0 else np.full(len(span), rest_level)
+            # boundary at span[k]: frames before it belong to 'before'
+            gain = np.concatenate([[0.0], np.cumsum(ev_b - ev_a)])  # [len(span) + 1]
+            k = int(gain.argmax())
+            new_b = lo + k
+            if new_b < b:
+                out[v, new_b:b] = after
+            elif new_b > b:
+                out[v, b:new_b] = before
+    return out
+
+
+SEARCH_CENTS = 150.0  # how far a sung pitch may stray from its written pitch (scoops, glides, flat singing)
+SEARCH_STEP = 10.0
+PRIOR_CENTS = 120.0 # a Gaussian prior of this width pulls the track towards the written pitch
+MOVE_COST = 0.15 # cost per 100 cents of movement between frames of one note (relative to a typical salience)
+
+
+def follow_note_pitch(mag: np.ndarray, centre_hz: np.ndarray, written: np.ndarray) -> np.ndarray:
+    """F0 [T] of one voice that stays near ``centre_hz`` ([T], 0 = rest) yet follows glides: Viterbi over offsets
+    of +-SEARCH_CENTS from the centre, with harmonic salience as evidence, a prior towards the centre, and a cost
+    for moving within a note (free at note changes, given by ``written`` [T] MIDI)."""
+    idx = np.nonzero(centre_hz > 0)[0]
+    out = np.zeros(len(centre_hz))
+    if idx.size == 0:
+        return out
+    offsets = np.arange(-SEARCH_CENTS, SEARCH_CENTS + SEARCH_STEP / 2, SEARCH_STEP)
+    score = harmonic_score(mag[idx], centre_hz[idx], SEARCH_CENTS, SEARCH_STEP, full=True)  # [N, O]
+    scale = max(float(np.median(score.max(axis=1))), 1e-9)
+    emission = -score / scale + 0.5 * (offsets[None, :] / PRIOR_CENTS) ** 2
+    move = MOVE_COST * np.abs(offsets[:, None] - offsets[None, :]) / 100.0
+    new_note = np.ones(len(idx), dtype=bool)
+    new_note[1:] = (np.diff(idx) > 1) | (written[idx[1:]] != written[idx[:-1]])
+    back = np.zeros(emission.shape, dtype=np.int16)
+    delta = emission[0].copy()
+    cols = np.arange(len(offsets))
+    for n in range(1, len(idx)):
+        if new_note[n]:
+            back[n] = int(delta.argmin())
+            delta = delta.min() + emission[n]
+            continue
+        total = delta[:, None] + move
+        back[n] = total.argmin(axis=0)
+        delta = total[back[n], cols] + emission[n]
+    path = np.empty(len(idx), dtype=int)
+    path[-1] = int(delta.argmin())
+    for n in range(len(idx) - 1, 0, -1):
+        path[n - 1] = back[n, path[n]]
+    out[idx] = centre_hz[idx] * 2 ** (offsets[path] / 1200)
+    return out
+
+
+VOICING_SHARE = 0.5  # a frame whose evidence falls below this share of its voice's median is a breath or gap
+
+
+def audible(mag: np.ndarray, f0_hz: np.ndarray, voiced: np.ndarray) -> np.ndarray:
+    """[V, T] frames where the harmonic evidence at the voice's F0 reaches :data:`VOICING_SHARE` of that voice's
+    median evidence (rests inside written notes: breaths, gaps between phrases)."""
+    out = np.zeros_like(voiced)
+    for v in range(f0_hz.shape[0]):
+        on = np.nonzero(voiced[v] & (f0_hz[v] > 0))[0]
+        if on.size:
+            ev = harmonic_score(mag[on], f0_hz[v, on], 5.0)
+            out[v, on] = ev > VOICING_SHARE * np.median(ev)
+    return out
+
+
+def measure_notes(mag: np.ndarray, written: np.ndarray, names: list[str]) -> F0Tracks:
+    """F0 of every voice near its aligned written pitch. mag: [T, K] spectrogram; written: [V, T] MIDI (0 = rest).
+
+    First each voice's drift from the written tuning is measured (a search +-100 cents around the written pitch,
+    smoothed over 4 s); note boundaries then move to where the evidence changes; finally each frame's F0 is the
+    best within +-80 cents of the drift-corrected written pitch."""
+    voiced = written > 0
+    nominal = np.where(voiced, 440.0 * 2 ** ((written - 69) / 12), 0.0)
+    first = refine_f0(mag, nominal, voiced, span_cents=100.0, step_cents=4.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dev = np.where(voiced, 1200 * np.log2(first / np.where(voiced, nominal, 1.0)), np.nan)
+    width = int(round(4.0 / F0_HOP_S))
+    drift = np.stack([_smooth_nan(row, width) for row in dev])  # [V, T] cents
+    voiced = written > 0
+    centre = np.where(voiced, 440.0 * 2 ** ((written - 69) / 12 + drift / 1200), 0.0)
+    f0 = np.zeros_like(centre)
+    for v in range(len(names)):
+        f0[v] = follow_note_pitch(mag, centre[v], written[v])
+    f0 = refine_f0(mag, f0, voiced & (f0 > 0), span_cents=12.0, step_cents=1.0)
+    voiced = remove_blips(voiced & audible(mag, f0, voiced), 3)
+    times = np.arange(mag.shape[0]) * F0_HOP_S
+    return F0Tracks(times, np.where(voiced, f0, 0.0), voiced, names)
+
+
+def _smooth_nan(x: np.ndarray, width: int) -> np.ndarray:
+    """Moving mean of ``x`` ([T]) over ``width`` frames ignoring NaNs; 0 where nothing is known."""
+    ok = np.isfinite(x)
+    kernel = np.ones(max(1, min(width, len(x))))
+    num = np.convolve(np.where(ok, x, 0.0), kernel, mode="same")
+    den = np.convolve(ok.astype(float), kernel, mode="same")
+    return np.where(den > 0, num / np.maximum(den, 1e-9), 0.0)
+
