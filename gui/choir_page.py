@@ -7,7 +7,7 @@ from typing import Optional
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFrame, QHBoxLayout, QLabel, QPushButton,
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QFileDialog, QFrame, QHBoxLayout, QLabel, QPushButton,
                                QScrollArea, QSizePolicy, QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget)
 
 from gui.capabilities import capability, set_enabled_by
@@ -56,6 +56,10 @@ class ChoirPage(QWidget):
         self.score_button.clicked.connect(self.choose_score)
         self.score_label = QLabel("no score")
         self.score_label.setToolTip("The score guiding the separation (none: blind)")
+        self.use_f0_file = QCheckBox("F0 file")
+        self.use_f0_file.setToolTip("Separate with the F0 in the recording's .f0.csv file (as 'motet f0' writes) "
+                                    "instead of tracking it; only when such a file sits next to the recording")
+        self.use_f0_file.setEnabled(False)
         self.separate = QPushButton("Separate")
         self.separate.setObjectName("primary")
         self.separate.clicked.connect(
@@ -87,7 +91,7 @@ class ChoirPage(QWidget):
 
         top = QHBoxLayout()
         for w in (QLabel("Voices"), self.voices, QLabel("Quality"), self.quality, self.score_button,
-                  self.score_label, self.separate):
+                  self.score_label, self.use_f0_file, self.separate):
             top.addWidget(w)
         top.addSpacing(18)
         line = QFrame()

@@ -114,6 +114,20 @@ class ChoirCommand(QUndoCommand):
         self.session.apply_voice_states(self.before)
 
 
+class StemsCommand(QUndoCommand):
+    """Stems replaced in a region (re-separation)."""
+
+    def __init__(self, session: "ChoirSession", what: str, old: np.ndarray, new: np.ndarray):
+        super().__init__(what)
+        self.session, self.old, self.new = session, old, new
+
+    def redo(self):
+        self.session.set_stems(self.new)
+
+    def undo(self):
+        self.session.set_stems(self.old)
+
+
 class ChoirSession:
     def __init__(self, window: "MainWindow"):
         self.window = window
@@ -145,6 +159,8 @@ class ChoirSession:
         p.listen_changed.connect(self.set_listen)
         p.ab_toggled.connect(self.set_ab)
         p.separate_requested.connect(self.separate)
+        p.reseparate_requested.connect(self.reseparate_region)
+        p.view.selection_finished.connect(lambda a, b: self._update_reseparate())
         p.view.f0_shift_requested.connect(self.move_f0)
         p.view.f0_draw_requested.connect(self.redraw_f0)
 
@@ -175,6 +191,10 @@ class ChoirSession:
         self.f0 = f0
         self.clear_voices()
         self.page.view.set_spectrogram(spec)
+        self.page.use_f0_file.setEnabled(f0 is not None)
+        self.page.use_f0_file.setChecked(False)
+        if f0 is not None:
+            self.page.voices.setValue(max(2, min(8, f0.n_voices)))
         self.show_f0()
         self.listen = "recording"
         self.page.listen.setCurrentIndex(0)
@@ -206,7 +226,12 @@ class ChoirSession:
 
         audio = self.audio
         settings = {"n_voices": n_voices, "quality": quality, "score": score or None}
-        f0 = self.f0 if (self.f0 is not None and self.f0.n_voices == n_voices) else None
+        f0 = None
+        if self.page.use_f0_file.isChecked() and self.f0 is not None:
+            if self.f0.n_voices != n_voices:
+                self.window.show_error(f"Separate: the F0 file has {self.f0.n_voices} voices, not {n_voices}")
+                return
+            f0 = self.f0
 
         def done(result):
             self.separate_job = None
@@ -280,10 +305,73 @@ class ChoirSession:
         self.load_tracks()
         self.show_f0()
         self._update_exports()
+        self._update_reseparate()
         for i, s in enumerate(self.states):
             if not voice_edits(s).is_neutral or s["redraws"]:
                 self.render_voice(i)
         self.window.undo_stack.clear()
+
+    def _update_reseparate(self) -> None:
+        ok = capability("separation").ok and self.stems is not None and self.page.view.selection() is not None
+        self.page.reseparate.setEnabled(ok)
+        why = "" if ok else ("\n\n" + (capability("separation").reason or "Separate first and select a time range "
+                                                                           "(Shift+drag)"))
+        self.page.reseparate.setToolTip("Separate the selected time range again with the corrected F0 (after "
+                                        "redrawing a voice's F0)" + why)
+
+    def reseparate_region(self) -> None:
+        """Separate the selection again using the F0 as corrected by the person; stems change only there."""
+        sel = self.page.view.selection()
+        if sel is None or self.stems is None:
+            return
+        from engine.f0.tracks import F0_HOP_S, F0Tracks
+
+        a, b = sel
+        ctx_s, fade_s = 0.5, 0.03
+        n = self.stems.shape[1]
+        a0 = max(0, int((a - ctx_s) * PLAY_RATE))
+        b0 = min(n, int((b + ctx_s) * PLAY_RATE))
+        seg = self.audio.samples[:, a0:b0]
+        times = np.arange(int((b0 - a0) / PLAY_RATE / F0_HOP_S) + 1) * F0_HOP_S
+        f0 = np.zeros((len(self.names), len(times)))
+        voiced = np.zeros_like(f0, dtype=bool)
+        for i in range(len(self.names)):
+            f0[i], voiced[i] = self.theta_of(i).at(times + a0 / PLAY_RATE)
+        tracks = F0Tracks(times, f0, voiced, list(self.names))
+        old = self.stems
+        ia, ib = int(a * PLAY_RATE), int(b * PLAY_RATE)
+        fade = int(fade_s * PLAY_RATE)
+
+        def job(ctx):
+            from engine.separation.separate import separate
+            from gui.separation_job import mono_stems
+
+            sep = separate(seg, PLAY_RATE, len(self.names), f0=tracks, device=ctx.device, progress=ctx)
+            part = mono_stems(sep.stems, sep.sample_rate)
+            new = old.copy()
+            w = np.ones(ib - ia, dtype=np.float32)
+            ramp = np.linspace(0, 1, min(fade, len(w) // 2), dtype=np.float32)
+            w[:len(ramp)] = ramp
+            w[len(w) - len(ramp):] = ramp[::-1]
+            region = part[:, ia - a0:ib - a0]
+            new[:, ia:ib] = old[:, ia:ib] * (1 - w) + region[:, :ib - ia] * w
+            return new
+
+        def done(result):
+            if result.ok:
+                self.window.undo_stack.push(StemsCommand(self, f"re-separate {a:.2f}–{b:.2f} s", old, result.value))
+
+        self.window.submit(f"Re-separate {a:.1f}–{b:.1f} s", job, done)
+
+    def set_stems(self, stems: np.ndarray) -> None:
+        """New stems (re-separation, undo): renderers and renders start again from them."""
+        self.stems = stems
+        self.saved_separation = None  # not what is on disk any more
+        self.renderers = [None] * len(self.names)
+        self.rendered = [None] * len(self.names)
+        self.load_tracks()
+        for i in range(len(self.names)):
+            self.render_voice(i)
 
     # ------------------------------------------------------------------ voice state
     def _show_state(self, i: int) -> None:
