@@ -76,6 +76,8 @@ class FrameAnalysis:
     envelope is read at other frequencies (pitch and formant edits).
     log_noise: [T, F] float32 natural-log noise power per bin under the harmonics (voiced frames).
     comb: [T, F] float32 in [0, 1], 1 on the harmonics' main lobes (0 when unvoiced).
+    aperiodicity: [T] float32 in [0, 1], 1 − r with r the window-corrected normalised autocorrelation at the
+    period (Boersma 1993): the aperiodic share of the frame's energy, HNR = 10·log10((1 − a) / a).
     """
 
     t0: int
@@ -86,6 +88,7 @@ class FrameAnalysis:
     log_model: np.ndarray
     log_noise: np.ndarray
     comb: np.ndarray
+    aperiodicity: np.ndarray
 
     @property
     def n_frames(self) -> int:
@@ -94,14 +97,16 @@ class FrameAnalysis:
     def slice(self, t_lo: int, t_hi: int) -> "FrameAnalysis":
         a, b = t_lo - self.t0, t_hi - self.t0
         return FrameAnalysis(t_lo, self.spec[a:b], self.f0_hz[a:b], self.voiced[a:b], self.log_env[a:b],
-                             self.log_model[a:b], self.log_noise[a:b], self.comb[a:b])
+                             self.log_model[a:b], self.log_noise[a:b], self.comb[a:b],
+                             self.aperiodicity[a:b])
 
     @staticmethod
     def concat(parts: list["FrameAnalysis"]) -> "FrameAnalysis":
         if len(parts) == 1:
             return parts[0]
         return FrameAnalysis(parts[0].t0, *(np.concatenate([getattr(p, k) for p in parts]) for k in
-                                            ("spec", "f0_hz", "voiced", "log_env", "log_model", "log_noise", "comb")))
+                                            ("spec", "f0_hz", "voiced", "log_env", "log_model", "log_noise", "comb",
+                                                                                  "aperiodicity")))
 
 
 def stft_frames(stem: np.ndarray, grid: FrameGrid, t_lo: int, t_hi: int) -> np.ndarray:
@@ -207,6 +212,32 @@ def all_pole_envelope(log_env: np.ndarray, grid: FrameGrid) -> np.ndarray:
     return (0.5 * np.log(err)[:, None] - np.log(np.abs(inv) + EPS)).astype(np.float32)
 
 
+def frame_aperiodicity(spec: np.ndarray, f0_hz: np.ndarray, grid: FrameGrid, search: float = 0.04) -> np.ndarray:
+    """[T] aperiodic share 1 − r of each frame ([T, F] STFT), r the peak of the window-corrected normalised
+    autocorrelation within ``search`` of the period 1/f0_hz (parabolic interpolation), clipped to [0.001, 1].
+
+    Boersma (1993), the HNR measure of Praat; on the analysis frames themselves (linear autocorrelation via a
+    2·n_fft transform)."""
+    n = grid.n_fft
+    frames = scipy.fft.irfft(spec, n=n, axis=1)
+    acf = scipy.fft.irfft(np.abs(scipy.fft.rfft(frames, n=2 * n, axis=1)) ** 2, n=2 * n, axis=1)[:, :n // 2]
+    w = grid.window.astype(np.float64)
+    wacf = scipy.fft.irfft(np.abs(scipy.fft.rfft(w, n=2 * n)) ** 2, n=2 * n)[:n // 2]
+    norm = (acf / np.maximum(acf[:, :1], 1e-20)) / (wacf / wacf[0])
+    period = grid.sample_rate / f0_hz
+    lags = np.arange(n // 2)
+    lo = np.clip(np.floor(period * (1 - search)), 1, n // 2 - 2).astype(np.int64)
+    hi = np.clip(np.ceil(period * (1 + search)), 2, n // 2 - 2).astype(np.int64)
+    masked = np.where((lags[None, :] >= lo[:, None]) & (lags[None, :] <= hi[:, None]), norm, -np.inf)
+    k = np.clip(np.argmax(masked, axis=1), 1, n // 2 - 2)
+    rows = np.arange(len(k))
+    a, b, c = norm[rows, k - 1], norm[rows, k], norm[rows, k + 1]
+    den = a - 2 * b + c
+    shift = np.where(den < 0, 0.5 * (a - c) / np.where(den < 0, den, -1), 0.0)
+    r = b - 0.25 * (a - c) * np.clip(shift, -1, 1)
+    return np.clip(1 - r, 1e-3, 1).astype(np.float32)
+
+
 def analyse_frames(stem: np.ndarray, theta: ThetaVoice, grid: FrameGrid, t_lo: int, t_hi: int) -> FrameAnalysis:
     """Analysis of frames [t_lo, t_hi) of ``stem`` ([N] float32 at grid.sample_rate) guided by ``theta``."""
     spec = stft_frames(stem, grid, t_lo, t_hi)
@@ -220,6 +251,7 @@ def analyse_frames(stem: np.ndarray, theta: ThetaVoice, grid: FrameGrid, t_lo: i
     log_model = log_env.copy()
     log_noise = np.zeros_like(log_env)
     comb = np.zeros_like(log_env)
+    aperiodicity = np.zeros(len(f0), dtype=np.float32)
     if voiced.any():
         v = np.nonzero(voiced)[0]
         f0[v] = refine_f0(mag[v], f0[v], grid)
@@ -228,6 +260,7 @@ def analyse_frames(stem: np.ndarray, theta: ThetaVoice, grid: FrameGrid, t_lo: i
         log_model[v] = log_env[v] + smooth - harmonic_envelope(smooth, f0[v], grid)
         comb_v = harmonic_comb(f0[v], np.ones(len(v), dtype=bool), grid)
         comb[v] = comb_v
+        aperiodicity[v] = frame_aperiodicity(spec[v], f0[v], grid)
         # noise power under the harmonics: normalised convolution of the between-harmonic bins
         width = max(5, int(round(2.5 * np.median(f0[v]) / grid.bin_hz)) | 1)
         weight = 1 - comb_v
@@ -236,4 +269,4 @@ def analyse_frames(stem: np.ndarray, theta: ThetaVoice, grid: FrameGrid, t_lo: i
         noise = num / np.maximum(den, 1e-3)
         noise = np.where(den > 1e-3, noise, power[v] * 1e-3)
         log_noise[v] = np.log(noise + EPS)
-    return FrameAnalysis(t_lo, spec, f0, voiced, log_env, log_model, log_noise, comb)
+    return FrameAnalysis(t_lo, spec, f0, voiced, log_env, log_model, log_noise, comb, aperiodicity)

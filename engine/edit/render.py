@@ -181,26 +181,33 @@ class VoiceRenderer:
         voiced = a.voiced
         bins = np.arange(F, dtype=np.float32)
 
-        # 1. breathiness: harmonic energy x g_h, noise x g_n = g_h * 10^(dB/20), frame energy kept
+        # 1. breathiness: periodic energy x g_h, aperiodic energy x g_n = g_h * 10^(dB/20), frame energy kept.
+        # The aperiodic share a of each frame is measured by autocorrelation at the period (as Praat's HNR).
+        # More breath: the frame x g_h plus fresh noise of power (g_n² - g_h²)·a·E, shaped like the stem's noise
+        # (broadband: noise only on the harmonics would itself look periodic). Less breath: the noise between
+        # the harmonics x g_n, harmonic bins by a Wiener gain on the noise under them.
         rows = np.nonzero(voiced & (c["breathiness"] != 0))[0]
         if len(rows):
             spec = spec.copy()
             X = spec[rows]
             P = X.real ** 2 + X.imag ** 2
             Pn = np.exp(a.log_noise[rows])
-            H = a.comb[rows]
-            Ph = np.maximum(P - Pn, 0)
-            p_h = (H * Ph).sum(axis=1, keepdims=True)
-            p_n = ((1 - H) * P + H * Pn).sum(axis=1, keepdims=True)
+            share = a.aperiodicity[rows, None]
             rho2 = (10.0 ** (c["breathiness"][rows, None] / 10)).astype(np.float32)
-            gh2 = (p_h + p_n) / np.maximum(p_h + rho2 * p_n, 1e-20)
+            gh2 = 1 / (1 + (rho2 - 1) * share)
             gn2 = rho2 * gh2
-            lower = np.sqrt((gh2 * Ph + gn2 * Pn) / np.maximum(Ph + Pn, 1e-20))
-            g_harm = np.where(gn2 >= gh2, np.sqrt(gh2), lower)
-            gains = (1 - H) * np.sqrt(gn2) + H * g_harm
-            extra = H * np.sqrt(np.maximum(gn2 - gh2, 0) * Pn * HOP_DIVISOR)
-            table = self.noise_table[(rows + t_lo) % NOISE_TABLE_FRAMES]
-            spec[rows] = X * gains + extra * table
+            more = rho2[:, 0] >= 1
+            if more.any():
+                m = np.nonzero(more)[0]
+                top = (gn2[m] - gh2[m]) * share[m] * P[m].sum(axis=1, keepdims=True) / Pn[m].sum(axis=1, keepdims=True)
+                table = self.noise_table[(rows[m] + t_lo) % NOISE_TABLE_FRAMES]
+                spec[rows[m]] = X[m] * np.sqrt(gh2[m]) + np.sqrt(Pn[m] * top * HOP_DIVISOR) * table
+            if not more.all():
+                m = np.nonzero(~more)[0]
+                H = a.comb[rows[m]]
+                Ph = np.maximum(P[m] - Pn[m], 0)
+                g_harm = np.sqrt((gh2[m] * Ph + gn2[m] * Pn[m]) / np.maximum(Ph + Pn[m], 1e-20))
+                spec[rows[m]] = X[m] * ((1 - H) * np.sqrt(gn2[m]) + H * g_harm)
 
         # 3. target envelope: formant warp of the all-pole envelope (fine detail kept), tilt, gain; natural log
         log_target = a.log_env
