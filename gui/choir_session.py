@@ -709,7 +709,12 @@ class ChoirSession:
 
     # ------------------------------------------------------------------ look, lifetime
     def apply_look(self, look) -> None:
-        pass
+        view = self.page.view
+        view.setBackground(look.plot_bg)
+        for name in ("left", "bottom"):
+            axis = view.getAxis(name)
+            axis.setPen(look.plot_fg)
+            axis.setTextPen(look.plot_fg)
 
     def on_close(self) -> None:
         pass

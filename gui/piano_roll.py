@@ -322,9 +322,11 @@ class PianoRoll(QWidget):
             if on_bar:
                 p.setPen(QPen(c["bar"], 1.5))
             elif on_beat:
-                p.setPen(QPen(c["grid"].lighter(135), 1))
-            elif self.grid * self.px_per_beat >= 6:
-                p.setPen(QPen(c["grid"], 1))
+                p.setPen(QPen(c["grid"].lighter(140), 1))
+            elif self.grid * self.px_per_beat >= 8:
+                faint = QColor(c["grid"])
+                faint.setAlpha(150)
+                p.setPen(QPen(faint, 1))
             else:
                 continue
             p.drawLine(QPointF(x, RULER_H), QPointF(x, h))

@@ -180,7 +180,7 @@ class SpectrogramView(pg.PlotWidget):
         self.image.setRect(QRectF(0.0, spec.midi_lo, spec.duration_s, spec.midi_hi - spec.midi_lo))
         self.setLimits(xMin=0, xMax=max(1.0, spec.duration_s), yMin=spec.midi_lo, yMax=spec.midi_hi)
         self.setXRange(0, max(1.0, spec.duration_s), padding=0)
-        self.setYRange(max(spec.midi_lo, 36), min(spec.midi_hi, 96), padding=0)
+        self.setYRange(max(spec.midi_lo, 36), min(spec.midi_hi, 94), padding=0)
         self.clear_selection()
 
     def clear_data(self) -> None:

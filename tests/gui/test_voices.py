@@ -210,3 +210,34 @@ def test_export_stems_edited_stems_remix_and_f0(qtbot, window, duet, tmp_path):
     f0 = F0Tracks.from_csv(tmp_path / "f0.csv")
     assert f0.names == ["upper", "lower"]
     assert np.median(f0.f0_hz[1][f0.voiced[1]]) == pytest.approx(220.0, rel=0.01)
+
+
+def test_s_and_m_keys_solo_and_mute_the_focused_voice(qtbot, window, duet):
+    choir = open_duet(qtbot, window, duet)
+    qtbot.mouseClick(choir.page.strips[1], Qt.LeftButton, pos=QPoint(5, 5))
+    assert choir.focused == 1
+    qtbot.keyClick(choir.page.view, Qt.Key_S)
+    assert choir.states[1]["solo"] and choir.page.strips[1].solo.isChecked()
+    qtbot.keyClick(choir.page.view, Qt.Key_M)
+    assert choir.states[1]["mute"]
+    qtbot.keyClick(choir.page.view, Qt.Key_S)
+    assert not choir.states[1]["solo"] and not choir.states[0]["solo"]
+
+
+def test_every_control_has_a_tooltip_and_the_window_fits_1280x800(qtbot, window, duet):
+    from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox
+
+    open_duet(qtbot, window, duet)
+    assert window.minimumSizeHint().width() <= 1280 and window.minimumSizeHint().height() <= 800
+    for page in (0, 1):
+        window.tabs.setCurrentIndex(page)
+        controls = [w for cls in (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox)
+                    for w in window.findChildren(cls) if w.isVisible() and not w.inherits("QScrollBar")]
+        assert len(controls) > 10
+        missing = [f"{type(w).__name__} {getattr(w, 'text', lambda: '')()!r}" for w in controls
+                   if not w.toolTip() and w.parent() is not None and not w.parent().inherits("QTabBar")
+                   and not w.inherits("QToolBarExtension")]
+        assert not missing, missing
+    for action in window.menuBar().actions():
+        for sub in action.menu().actions():
+            assert sub.isSeparator() or sub.toolTip(), sub.text()
