@@ -15,9 +15,9 @@ import numpy as np
 TABLE_SIZE = 2048
 # (open quotient, speed quotient = opening/closing time, return phase as a fraction of the period)
 SHAPES = {
-    "pressed": (0.45, 3.0, 0.01),
-    "modal": (0.6, 2.5, 0.025),
-    "breathy": (0.8, 1.6, 0.05),
+    "pressed": (0.45, 3.0, 0.003),
+    "modal": (0.6, 2.5, 0.008),
+    "breathy": (0.8, 1.6, 0.02),
 }
 SHAPE_ORDER = ("pressed", "modal", "breathy")
 HARMONIC_COUNTS = np.array([2, 3, 4, 6, 8, 11, 16, 22, 32, 45, 64, 90, 128, 181, 256, 362, 512])

@@ -15,7 +15,7 @@ from typing import Optional
 
 import numpy as np
 
-from engine.choir import VOICE_RANGES_HZ, voice_names
+from engine.choir import voice_names
 from engine.corpus.room import apply_room, room_response
 from engine.corpus.scores import TICKS_PER_QUARTER, load_catalogue
 from engine.corpus.singer import VOICE_TYPES, Part, Singer, sing
@@ -26,6 +26,8 @@ from engine.jobs import Progress, report
 
 PREROLL_S = 0.5             # rendered before the excerpt so that the room already rings
 TYPE_CENTRES_MIDI = {"soprano": 69.0, "alto": 63.0, "tenor": 57.0, "bass": 50.0}
+# comfortable ranges of amateur choir singers (MIDI): soprano C4-F5, alto G3-Bb4, tenor C3-F4, bass E2-Bb3
+TESSITURA_MIDI = {"soprano": (60, 77), "alto": (55, 70), "tenor": (48, 65), "bass": (40, 58)}
 SINGERS_PER_PART_P = (0.7, 0.2, 0.1)   # probability of 1, 2, 3 singers on a part
 
 
@@ -44,10 +46,6 @@ def list_pieces(split: str = "train", n_voices: int = 4) -> list[str]:
     return split_pieces(split, n_voices)
 
 
-def _hz_to_midi(hz: float) -> float:
-    return 69 + 12 * math.log2(hz / 440.0)
-
-
 def _voice_types(mean_midi: list[float]) -> list[str]:
     if len(mean_midi) == 4:
         return list(VOICE_TYPES)
@@ -56,12 +54,12 @@ def _voice_types(mean_midi: list[float]) -> list[str]:
 
 
 def _transposition(parts: list[np.ndarray], types: list[str], rng: np.random.Generator) -> int:
-    """Semitones (-3..3) that keep most notes in the voices' ranges; random among the best."""
+    """Semitones (-3..3) that keep most notes in the voices' tessituras; random among the best."""
     costs = []
     for t in range(-3, 4):
         cost = 0
         for midi, vt in zip(parts, types):
-            lo, hi = (_hz_to_midi(h) for h in VOICE_RANGES_HZ[vt])
+            lo, hi = TESSITURA_MIDI[vt]
             cost += int(np.sum((midi + t < lo) | (midi + t > hi)))
         costs.append(cost)
     best = [t for t, c in zip(range(-3, 4), costs) if c == min(costs)]
@@ -226,21 +224,24 @@ def write_excerpt(folder: Path, excerpt: Excerpt) -> None:
     (folder / "meta.json").write_text(json.dumps(excerpt.meta, indent=1))
 
 
-def _render_job(args) -> float:
+def _render_job(args) -> tuple[float, float]:
+    """Render and write one excerpt; returns (audio seconds, CPU seconds spent)."""
+    cpu = time.process_time()
     folder, split, pieces, index, n_voices, seconds, rate, seed = args
     s = excerpt_seed(seed, split, index)
     piece, bar = draw_excerpt(pieces, seconds, s)
     excerpt = render_excerpt(piece, bar, n_voices, seconds, rate, s)
     excerpt.meta["split"] = split
     write_excerpt(Path(folder), excerpt)
-    return seconds
+    return seconds, time.process_time() - cpu
 
 
 def render_corpus(out_dir: str | Path, hours: float = 1.0, n_voices: int = 4, seconds: float = 4.0,
                   seed: int = 0, rate: int = 16000, split: str = "train", jobs: Optional[int] = None,
                   progress: Optional[Progress] = None) -> dict:
     """Write ceil(hours * 3600 / seconds) excerpts to ``out_dir/<split>/<index>/``; ``split='all'`` spreads the
-    hours 80/10/10 over train/valid/test. Returns a summary (excerpts, audio hours, wall seconds, speed)."""
+    hours 80/10/10 over train/valid/test. Returns a summary (excerpts, audio hours, wall seconds, speed: audio
+    seconds per wall second per process, and per CPU second of the workers)."""
     if split not in (*SPLITS, "all"):
         raise MotetError(f"--split {split}: choose train, valid, test or all")
     if not hours > 0:
@@ -262,10 +263,11 @@ def render_corpus(out_dir: str | Path, hours: float = 1.0, n_voices: int = 4, se
                   for i in range(count)]
     _check_excerpt_args(n_voices, seconds, rate)
     t0 = time.time()
-    done = 0
+    done = cpu = 0.0
     if jobs == 1:
         for i, task in enumerate(tasks):
-            done += _render_job(task)
+            sec, used = _render_job(task)
+            done, cpu = done + sec, cpu + used
             report(progress, (i + 1) / len(tasks), f"excerpt {i + 1}/{len(tasks)}")
     else:
         import multiprocessing as mp
@@ -273,10 +275,11 @@ def render_corpus(out_dir: str | Path, hours: float = 1.0, n_voices: int = 4, se
         ctx = mp.get_context("fork") if hasattr(os, "fork") else mp.get_context()
         load_catalogue()  # parsed once, inherited by forked workers
         with ctx.Pool(jobs) as pool:
-            for i, sec in enumerate(pool.imap_unordered(_render_job, tasks, chunksize=4)):
-                done += sec
+            for i, (sec, used) in enumerate(pool.imap_unordered(_render_job, tasks, chunksize=4)):
+                done, cpu = done + sec, cpu + used
                 report(progress, (i + 1) / len(tasks), f"excerpt {i + 1}/{len(tasks)}")
     wall = time.time() - t0
     return {"excerpts": len(tasks), "audio_hours": round(done / 3600, 4), "wall_s": round(wall, 2),
             "jobs": jobs, "realtime_factor_per_core": round(done / max(wall, 1e-9) / jobs, 2),
+            "cpu_s": round(cpu, 2), "realtime_factor_per_cpu_second": round(done / max(cpu, 1e-9), 2),
             "voices": n_voices, "seconds": seconds, "rate": rate, "split": split, "seed": seed}

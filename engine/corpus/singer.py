@@ -25,6 +25,8 @@ from engine.corpus.vowels import vowel_table, tract_response
 from engine.f0.tracks import F0_HOP_S
 
 CONTROL_RATE = 1000  # Hz
+PRESENCE_DB = {"soprano": (2.0, 8.0), "alto": (6.0, 14.0), "tenor": (2.0, 8.0), "bass": (4.0, 12.0)}
+BREATHINESS = {"soprano": (0.04, 0.28), "alto": (0.04, 0.28), "tenor": (0.04, 0.22), "bass": (0.1, 0.45)}
 VOICE_TYPES = ("soprano", "alto", "tenor", "bass")
 # consonant classes (see engine.corpus.scores): duration s, band Hz (low, high), level dB below the vowel
 CONSONANTS = {1: (0.045, (1200.0, 6000.0), -8.0), 2: (0.09, (4000.0, 9000.0), -12.0),
@@ -41,10 +43,12 @@ class Singer:
     vibrato_rate_hz: float
     vibrato_depth_cents: float  # peak deviation
     vibrato_delay_s: float
+    vibrato_share: float        # share of notes sung with vibrato (the others nearly straight)
     jitter: float               # period-to-period timing perturbation, fraction of a period (RMS)
     shimmer_db: float           # period-to-period amplitude perturbation (RMS)
     breathiness: float          # aspiration noise level relative to the pulses
     tension: float              # 0 breathy .. 0.5 modal .. 1 pressed
+    presence_db: float          # brightness: gain of a shelf rising from 0.8 to 2.5 kHz
     intonation_cents: float     # RMS of per-note intonation offsets
     timing_ms: float            # RMS of per-note onset offsets (plus a constant lag of up to half of it)
     gain_db: float
@@ -59,14 +63,16 @@ class Singer:
         return cls(
             voice_type=voice_type,
             formant_scale=float(rng.uniform(0.93, 1.07)),
-            singer_formant=float(rng.uniform(0.0, 1.0)),
+            singer_formant=float(rng.uniform(0.0, 0.7) if female else rng.uniform(0.2, 0.9)),
             vibrato_rate_hz=float(rng.uniform(4.5, 7.0)),
-            vibrato_depth_cents=float(np.exp(rng.uniform(np.log(20), np.log(100)))),
-            vibrato_delay_s=float(rng.uniform(0.15, 0.45)),
-            jitter=float(rng.uniform(0.002, 0.008)),
-            shimmer_db=float(rng.uniform(0.2, 0.6)),
-            breathiness=float(rng.uniform(0.03, 0.25 if female else 0.15)),
-            tension=float(rng.uniform(0.3, 0.75)),
+            vibrato_depth_cents=float(np.exp(rng.uniform(np.log(30), np.log(100)))),
+            vibrato_delay_s=float(rng.uniform(0.1, 0.3)),
+            vibrato_share=float(rng.uniform(0.7, 1.0)),
+            jitter=float(rng.uniform(0.003, 0.01)),
+            shimmer_db=float(rng.uniform(0.3, 0.8)),
+            breathiness=float(rng.uniform(*BREATHINESS[voice_type])),
+            tension=float(rng.uniform(0.35, 0.8)),
+            presence_db=float(rng.uniform(*PRESENCE_DB[voice_type])),
             intonation_cents=float(rng.uniform(10.0, 20.0)),
             timing_ms=float(rng.uniform(20.0, 40.0)),
             gain_db=float(rng.uniform(-4.0, 2.0)),
@@ -183,10 +189,11 @@ def sing(part: Part, singer: Singer, t_start: float, t_end: float, rate: int, fr
         else:
             s = _slice(tc[0], on_s[i], off_s[i], n_ctrl)
             pitch[s] -= singer.scoop_cents * rng.uniform(0.3, 1.0) * np.exp(-(tc[s] - on_s[i]) / 0.05)
-        # vibrato depth: delayed onset, 0.25 s fade-in, per-note variation
+        # vibrato depth: delayed onset, 0.15 s fade-in, per-note variation
         s = _slice(tc[0], on_s[i], off_s[i], n_ctrl)
-        ramp = np.clip((tc[s] - on_s[i] - singer.vibrato_delay_s) / 0.25, 0, 1)
-        vib_depth[s] = singer.vibrato_depth_cents * rng.uniform(0.7, 1.2) * ramp
+        ramp = np.clip((tc[s] - on_s[i] - singer.vibrato_delay_s) / 0.15, 0, 1)
+        straight = 1.0 if rng.random() < singer.vibrato_share else 0.0
+        vib_depth[s] = singer.vibrato_depth_cents * rng.uniform(0.7, 1.2) * straight * ramp
         # loudness: score dynamics, higher notes louder, messa di voce on long notes, random variation
         note_db = part.level_db[i] + 0.35 * (part.midi[i] - mean_midi) + rng.normal(0, 1.0)
         shape = 2.5 * np.sin(np.pi * np.clip((tc[s] - on_s[i]) / max(dur[i], 1e-3), 0, 1)) if dur[i] > 0.9 else 0.0
@@ -269,8 +276,10 @@ def sing(part: Part, singer: Singer, t_start: float, t_end: float, rate: int, fr
     response = tract_response(freqs[::2], bws[::2], bins, rate)   # formants move slowly: every other frame
     response = np.abs(np.repeat(response, 2, axis=0)[:n_fr])   # zero phase: no group delay, F0 stays aligned
     # glottal return-phase roll-off (LF model, Fant 1995): a first-order low-pass that opens with tension
-    fa = 1500.0 + 4000.0 * np.interp(t_fr, tc, tension)
+    fa = 3000.0 + 8000.0 * np.interp(t_fr, tc, tension)
     response *= (1.0 / np.sqrt(1 + (bins[None] / fa[:, None]) ** 2)).astype(np.float32)
+    shelf = _smoothstep(np.log(np.maximum(bins, 1.0) / 800.0) / np.log(2500.0 / 800.0))
+    response *= (10 ** (singer.presence_db * shelf / 20)).astype(np.float32)
     out_frames = np.fft.irfft(spec * response, n_fft, axis=1).astype(np.float32)
     out = np.zeros(hop * (n_fr - 1) + n_fft, dtype=np.float32)
     step = n_fft // hop

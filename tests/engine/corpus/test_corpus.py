@@ -22,13 +22,14 @@ def run_motet(*args):
 def f0_errors_cents(x, rate, times, f0, voiced):
     """How far the pitch of ``x`` is from the reported F0, in cents, at steady voiced frames.
 
-    The audio is demodulated by the reported F0's phase at harmonics 1..4; a 32 ms low-pass keeps one harmonic,
+    The audio is demodulated by the reported F0's phase at harmonics 1..4; a low-pass over 8 periods (at least
+    32 ms) keeps one harmonic and averages the cycle-to-cycle jitter,
     and the slope of its phase is the frequency the reported F0 misses (the strongest harmonic is used).
     """
     n = len(x)
     fs = np.nan_to_num(np.interp(np.arange(n) / rate, times, np.where(voiced, f0, np.nan)))
     phase = 2 * np.pi * np.cumsum(fs) / rate
-    length = int(max(4 * rate / f0[voiced].min(), 0.032 * rate))
+    length = int(max(8 * rate / f0[voiced].min(), 0.032 * rate))  # >= 8 periods: jitter averages out
     win = np.hanning(length) / np.hanning(length).sum()
     idx = np.clip(np.round(times * rate).astype(int), 0, n - 1)
     i0, i1 = np.clip(idx - length // 2, 0, n - 1), np.clip(idx + length // 2, 0, n - 1)
