@@ -144,6 +144,8 @@ class ChoirSession:
         self.rendered: list[Optional[np.ndarray]] = []  # edited audio per voice (None: the stem itself)
         self.renderers: list = []  # engine.edit VoiceRenderer per voice, made on the worker
         self.versions: list[int] = []
+        self.render_jobs: dict = {}  # voice index -> the engine job rendering its edits
+        self._theta_cache: dict = {}
         self.separation_settings: dict = {}
         self.saved_separation: Optional[Path] = None  # where this separation is stored on disk
         self.focused: Optional[int] = None
@@ -204,6 +206,9 @@ class ChoirSession:
         self.window._update_title()
 
     def clear_voices(self) -> None:
+        for job in self.render_jobs.values():
+            job.cancel()
+        self.render_jobs = {}
         self.names, self.stems, self.thetas, self.states = [], None, [], []
         self.rendered, self.renderers, self.versions = [], [], []
         self.saved_separation = None
@@ -279,6 +284,9 @@ class ChoirSession:
                        saved: Optional[Path] = None) -> None:
         """Show separated voices: stems [V, frames] at PLAY_RATE, thetas (ThetaVoice per voice), optional states."""
         self.window.transport.pause()
+        for job in self.render_jobs.values():
+            job.cancel()
+        self.render_jobs = {}
         self.names = list(names)
         self.stems = np.ascontiguousarray(stems, dtype=np.float32)
         self.thetas = list(thetas)
@@ -465,7 +473,14 @@ class ChoirSession:
 
     # ------------------------------------------------------------------ rendering edits
     def theta_of(self, i: int):
-        return corrected_theta(self.thetas[i], self.states[i]["redraws"])
+        """θ of voice ``i`` with its F0 corrections; the same object while the corrections stay the same."""
+        redraws = self.states[i]["redraws"]
+        cached = self._theta_cache.get(i)
+        if cached is not None and cached[0] is self.thetas[i] and cached[1] == redraws:
+            return cached[2]
+        theta = corrected_theta(self.thetas[i], redraws)
+        self._theta_cache[i] = (self.thetas[i], copy.deepcopy(redraws), theta)
+        return theta
 
     def render_voice(self, i: int) -> None:
         """Re-render voice ``i`` with its edits on the worker; what is near the playhead is heard first."""
@@ -475,52 +490,68 @@ class ChoirSession:
 
         self.versions[i] += 1
         version = self.versions[i]
+        previous = self.render_jobs.get(i)
+        if previous is not None:
+            previous.cancel()  # superseded: a queued one never starts, a running one stops at its next chunk
         edits = voice_edits(self.states[i])
         stem = self.stems[i]
         theta = self.theta_of(i)
+        theta_key = [theta]
         transport = self.window.transport
         name = f"voice{i}"
         start_s = transport.position_s
         session = self
         base = self.rendered[i] if self.rendered[i] is not None else stem
+        voice_name = self.names[i]
+        stems_now = self.stems
+
+        def current() -> bool:  # still the newest edit of this voice of these stems?
+            return session.stems is stems_now and i < len(session.versions) and session.versions[i] == version
 
         def job(ctx):
+            if not current():
+                from engine.errors import Cancelled
+
+                raise Cancelled("superseded")
             renderer = session.renderers[i]
-            if renderer is None:
+            if renderer is None or renderer.theta is not theta_key[0]:
                 renderer = VoiceRenderer(stem, PLAY_RATE, theta)
-                session.renderers[i] = renderer
+                if current():
+                    session.renderers[i] = renderer
             live = session.listen == "voices" and not session.ab_original
             if edits.is_neutral:  # nothing to change: the stem itself
-                if live and session.versions[i] == version:
+                if live and current():
                     transport.replace_audio(name, stem)
                 return version, stem
             out = np.array(base, dtype=np.float32, copy=True)
             n = len(out)
             a = min(n, int(start_s * PLAY_RATE))
             b = min(n, a + int(FIRST_S * PLAY_RATE))
-            ctx.progress(0.0, f"{session.names[i]}: near the playhead")
+            ctx.progress(0.0, f"{voice_name}: near the playhead")
             out[a:b] = renderer.render(edits, a / PLAY_RATE, b / PLAY_RATE)
-            if live and session.versions[i] == version:
+            if live and current():
                 transport.replace_audio(name, out.copy())
             done = b - a
             for lo, hi in ((b, n), (0, a)):
                 for first, chunk in renderer.chunks(edits, lo / PLAY_RATE, hi / PLAY_RATE, chunk_s=2.0):
                     out[first:first + len(chunk)] = chunk
                     done += len(chunk)
-                    ctx.progress(done / max(n, 1), f"{session.names[i]}: rendering edits")
+                    ctx.progress(done / max(n, 1), f"{voice_name}: rendering edits")
             return version, out
 
         def finished(result):
             if not result.ok:
                 return
             v, out = result.value
-            if v != self.versions[i]:
+            if self.render_jobs.get(i) is not None and self.render_jobs[i].done():
+                self.render_jobs.pop(i, None)
+            if not current():
                 return  # a newer edit is on its way
             self.rendered[i] = out
             if self.listen == "voices" and not self.ab_original:
                 transport.replace_audio(name, out)
 
-        self.window.submit(f"Render {self.names[i]}", job, finished)
+        self.render_jobs[i] = self.window.submit(f"Render {self.names[i]}", job, finished, quiet_cancel=True)
 
     def voice_audio(self, i: int) -> np.ndarray:
         if self.ab_original or self.rendered[i] is None:

@@ -193,13 +193,14 @@ class MainWindow(QMainWindow):
                           "models, lets you edit each voice, and composes piano pieces around a theme.")
 
     # ------------------------------------------------------------------ jobs, errors, status
-    def submit(self, name: str, fn, on_done=None):
-        """Run ``fn(ctx)`` on the engine; show its progress; errors become a dialog."""
+    def submit(self, name: str, fn, on_done=None, quiet_cancel: bool = False):
+        """Run ``fn(ctx)`` on the engine; show its progress; errors become a dialog. ``quiet_cancel``: a
+        cancelled job (superseded by a newer one) is not reported."""
 
         def done(result):
             if not result.ok and not result.cancelled:
                 self.show_error(result.error or f"{name}: failed")
-            elif result.cancelled:
+            elif result.cancelled and not quiet_cancel:
                 self.activity.setText(f"{name}: cancelled")
             if on_done is not None:
                 on_done(result)

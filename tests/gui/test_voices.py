@@ -241,3 +241,39 @@ def test_every_control_has_a_tooltip_and_the_window_fits_1280x800(qtbot, window,
     for action in window.menuBar().actions():
         for sub in action.menu().actions():
             assert sub.isSeparator() or sub.toolTip(), sub.text()
+
+
+def test_redraw_a_stretch_of_f0_with_the_mouse(qtbot, window, duet):
+    choir = open_duet(qtbot, window, duet)
+    view = choir.page.view
+    choir.set_focus(1)
+    choir.page.tool_buttons["draw"].click()
+    qtbot.waitUntil(lambda: view.viewRange()[0][1] > 2.9)
+    base = 12 * np.log2(220 / 440) + 69  # the lower voice, A3
+    drag_view(qtbot, view, view.view_to_widget(1.0, base + 1), view.view_to_widget(2.0, base + 1))
+    assert len(choir.states[1]["redraws"]) == 1
+    t, m = view.curve_data[1]
+    assert np.nanmedian(m[(t > 1.2) & (t < 1.8)]) == pytest.approx(base + 1, abs=0.3)
+    assert np.nanmedian(m[(t > 0.2) & (t < 0.8)]) == pytest.approx(base, abs=0.1)
+    wait_idle(qtbot, window, 60000)
+    assert not window.errors
+    window.undo_action.trigger()
+    assert choir.states[1]["redraws"] == []
+
+
+def test_wheel_zooms_time_and_pitch(qtbot, window, duet):
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    open_duet(qtbot, window, duet)
+    view = window.choir.page.view
+    qtbot.waitUntil(lambda: view.viewRange()[0][1] > 2.9)
+    (x0, x1), (y0, y1) = view.viewRange()
+    pos = QPointF(view.view_to_widget(1.5, 60.0))
+    for _ in range(3):
+        ev = QWheelEvent(pos, view.mapToGlobal(pos), QPoint(0, 0), QPoint(0, 120), Qt.NoButton, Qt.NoModifier,
+                         Qt.NoScrollPhase, False)
+        QApplication.sendEvent(view.viewport(), ev)
+    (a0, a1), (b0, b1) = view.viewRange()
+    assert a1 - a0 < (x1 - x0) * 0.9 and b1 - b0 < (y1 - y0) * 0.9
