@@ -146,6 +146,7 @@ class ChoirSession:
         self.versions: list[int] = []
         self.render_jobs: dict = {}  # voice index -> the engine job rendering its edits
         self._theta_cache: dict = {}
+        self.prepare_job = None
         self.separation_settings: dict = {}
         self.saved_separation: Optional[Path] = None  # where this separation is stored on disk
         self.focused: Optional[int] = None
@@ -314,10 +315,38 @@ class ChoirSession:
         self.show_f0()
         self._update_exports()
         self._update_reseparate()
-        for i, s in enumerate(self.states):
-            if not voice_edits(s).is_neutral or s["redraws"]:
-                self.render_voice(i)
         self.window.undo_stack.clear()
+        edited = [i for i, s in enumerate(self.states) if not voice_edits(s).is_neutral or s["redraws"]]
+        for i in edited:
+            self.render_voice(i)
+        if not edited:
+            self.prepare_renderers()
+
+    def prepare_renderers(self) -> None:
+        """Analyse every voice for editing ahead of time, so the first slider move is heard at once. Any edit
+        cancels this (what was analysed stays cached)."""
+        if not capability("edit").ok or self.stems is None:
+            return
+        from engine.edit.render import VoiceRenderer
+
+        stems_now, n = self.stems, len(self.names)
+        thetas = [self.theta_of(i) for i in range(n)]
+        session = self
+
+        def job(ctx):
+            for i in range(n):
+                if session.stems is not stems_now:
+                    break
+                renderer = session.renderers[i]
+                if renderer is None:
+                    renderer = VoiceRenderer(stems_now[i], PLAY_RATE, thetas[i])
+                    session.renderers[i] = renderer
+                step = renderer.block_frames * 4
+                for lo in range(0, renderer.n_frames, step):
+                    ctx.progress((i + lo / renderer.n_frames) / n, f"preparing {session.names[i]} for editing")
+                    renderer.analysis(lo, min(renderer.n_frames, lo + step))
+
+        self.prepare_job = self.window.submit("Prepare voices", job, quiet_cancel=True)
 
     def _update_reseparate(self) -> None:
         ok = capability("separation").ok and self.stems is not None and self.page.view.selection() is not None
@@ -488,6 +517,9 @@ class ChoirSession:
             return
         from engine.edit.render import VoiceRenderer
 
+        if self.prepare_job is not None:
+            self.prepare_job.cancel()
+            self.prepare_job = None
         self.versions[i] += 1
         version = self.versions[i]
         previous = self.render_jobs.get(i)
