@@ -242,7 +242,7 @@ class ChoirSession:
         def done(result):
             self.separate_job = None
             self.page.separate.setEnabled(capability("separation").ok)
-            if result.ok:
+            if result.ok and self.audio is audio:  # still the same recording
                 names, stems, thetas = result.value
                 self.separation_settings = settings
                 self.set_separation(names, stems, thetas)
@@ -271,8 +271,10 @@ class ChoirSession:
             stems = np.pad(stems, ((0, 0), (0, max(0, n - stems.shape[1]))))[:, :n]
             return names, stems, thetas
 
+        audio = self.audio
+
         def done(result):
-            if result.ok:
+            if result.ok and self.audio is audio:
                 names, stems, thetas = result.value
                 self.set_separation(names, stems, thetas, states, saved=path)
                 self.window.status(f"Opened {len(names)} voices from {path.name}")
@@ -395,7 +397,7 @@ class ChoirSession:
             return new
 
         def done(result):
-            if result.ok:
+            if result.ok and self.stems is old:
                 self.window.undo_stack.push(StemsCommand(self, f"re-separate {a:.2f}–{b:.2f} s", old, result.value))
 
         self.window.submit(f"Re-separate {a:.1f}–{b:.1f} s", job, done)
