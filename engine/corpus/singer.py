@@ -25,8 +25,8 @@ from engine.corpus.vowels import vowel_table, tract_response
 from engine.f0.tracks import F0_HOP_S
 
 CONTROL_RATE = 1000  # Hz
-PRESENCE_DB = {"soprano": (2.0, 8.0), "alto": (6.0, 14.0), "tenor": (2.0, 8.0), "bass": (4.0, 12.0)}
-BREATHINESS = {"soprano": (0.04, 0.28), "alto": (0.04, 0.28), "tenor": (0.04, 0.22), "bass": (0.1, 0.45)}
+PRESENCE_DB = {"soprano": (-5.0, 1.0), "alto": (0.0, 8.0), "tenor": (-3.0, 3.0), "bass": (0.0, 8.0)}
+BREATHINESS = {"soprano": (0.03, 0.2), "alto": (0.03, 0.2), "tenor": (0.03, 0.16), "bass": (0.08, 0.4)}
 VOICE_TYPES = ("soprano", "alto", "tenor", "bass")
 # consonant classes (see engine.corpus.scores): duration s, band Hz (low, high), level dB below the vowel
 CONSONANTS = {1: (0.045, (1200.0, 6000.0), -8.0), 2: (0.09, (4000.0, 9000.0), -12.0),
@@ -121,6 +121,14 @@ def _slice(tc0: float, t_a: float, t_b: float, n: int) -> slice:
 
 def _upsample(curves: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """Linear interpolation of control curves [C, n_ctrl] at fractional control indices pos [n]: [C, n]."""
+    step = 1.0 / (pos[1] - pos[0]) if len(pos) > 1 else 0.0
+    k = int(round(step))
+    if k > 1 and abs(step - k) < 1e-9 and pos[0] == 0:   # whole samples per control point: no gather needed
+        n_blocks = -(-len(pos) // k)
+        base = curves[:, :n_blocks]
+        delta = np.diff(curves[:, : n_blocks + 1], axis=1)
+        frac = np.arange(k) / k
+        return (base[:, :, None] + delta[:, :, None] * frac).reshape(len(curves), -1)[:, : len(pos)]
     i = np.minimum(pos.astype(np.int64), curves.shape[1] - 2)
     w = pos - i
     return curves[:, i] * (1 - w) + curves[:, i + 1] * w
@@ -271,7 +279,7 @@ def sing(part: Part, singer: Singer, t_start: float, t_end: float, rate: int, fr
     window = np.hanning(win + 1)[:win].astype(np.float32)
     spec = np.fft.rfft(frames * window, n_fft, axis=1)
     t_fr = t_start + (np.arange(n_fr) * hop + win / 2 - hop) / rate
-    freqs, bws = _formant_tracks(singer, syllables, t_fr, np.interp(t_fr, tc, f0_ctrl), rng)
+    freqs, bws = _formant_tracks(singer, syllables, t_fr, np.interp(t_fr, tc, f0_ctrl), rng, rate)
     bins = np.fft.rfftfreq(n_fft, 1 / rate)
     response = tract_response(freqs[::2], bws[::2], bins, rate)   # formants move slowly: every other frame
     response = np.abs(np.repeat(response, 2, axis=0)[:n_fr])   # zero phase: no group delay, F0 stays aligned
@@ -294,8 +302,10 @@ def sing(part: Part, singer: Singer, t_start: float, t_end: float, rate: int, fr
     return SungVoice(voice.astype(np.float32), f0_frames, voiced)
 
 
-def _formant_tracks(singer: Singer, syllables, t_fr: np.ndarray, f0_fr: np.ndarray, rng: np.random.Generator):
-    """Formant frequencies and bandwidths [frames, 5] following the vowels of the syllables (70 ms glides)."""
+def _formant_tracks(singer: Singer, syllables, t_fr: np.ndarray, f0_fr: np.ndarray, rng: np.random.Generator,
+                    rate: int):
+    """Formant frequencies and bandwidths [frames, 7]: five following the vowels of the syllables (70 ms
+    glides), then two fixed higher poles."""
     table_f, table_b = vowel_table(singer.voice_type, singer.singer_formant)
     if not syllables:
         syllables = [(t_fr[0], 0, 0, 0)]
@@ -315,6 +325,12 @@ def _formant_tracks(singer: Singer, syllables, t_fr: np.ndarray, f0_fr: np.ndarr
     freqs[:, 0] = np.maximum(freqs[:, 0], 1.08 * f0_fr)
     freqs[:, 1] = np.maximum(freqs[:, 1], freqs[:, 0] + 150)
     bws = bws * (1 + 0.8 * singer.breathiness)
+    # two fixed higher poles (F6, F7) so that the cascade does not fall off a cliff above F5 (Klatt 1980's
+    # "higher-pole correction", here as explicit wide resonances), kept below Nyquist
+    high = np.array([5000.0, 7000.0]) * (1.1 if singer.voice_type in ("soprano", "alto") else 1.0)
+    high = np.minimum(high * singer.formant_scale, 0.45 * rate)
+    freqs = np.concatenate([freqs, np.broadcast_to(high, (len(t_fr), 2))], axis=1)
+    bws = np.concatenate([bws, np.broadcast_to([400.0, 700.0], (len(t_fr), 2))], axis=1)
     return freqs, bws
 
 
