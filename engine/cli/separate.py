@@ -35,11 +35,15 @@ def _run(args) -> int:
     from engine.f0.tracks import F0Tracks
     from engine.io.audio import load_audio
     from engine.separation.model import SeparationModel, default_model_path
-    from engine.separation.separate import separate, write_separation
+    from engine.separation.separate import check_audio, separate, write_separation
 
     n_voices = _int(args.voices, "--voices", 2, 8)
     refine_steps = _int(args.refine, "--refine", 0, 100000)
     audio = load_audio(args.input)
+    try:
+        check_audio(audio.samples, audio.sample_rate)
+    except MotetError as err:
+        raise MotetError(f"{args.input}: {str(err).removeprefix('audio: ')}") from None
     f0 = F0Tracks.from_csv(args.f0, n_voices) if args.f0 else None
     device = args.device or os.environ.get("MOTET_DEVICE") or "cpu"
     try:

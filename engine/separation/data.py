@@ -29,7 +29,8 @@ def excerpt_folders(root: str | Path) -> list[Path]:
     root = Path(root)
     if not root.is_dir():
         raise MotetError(f"{root}: training data folder not found (render one with 'motet data choir -o DIR')")
-    folders = sorted(p.parent for p in root.rglob("mixture.wav"))
+    # meta.json is written last: a folder without it may still be being rendered
+    folders = sorted(p.parent for p in root.rglob("mixture.wav") if (p.parent / "meta.json").is_file())
     if not folders:
         raise MotetError(f"{root}: holds no excerpt folder with a mixture.wav")
     return folders

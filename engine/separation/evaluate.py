@@ -93,11 +93,12 @@ def comb_masks_fn(model: SeparationModel, f0: F0Tracks, rate: int, n_samples: in
 
 
 def irm_masks_fn(refs: np.ndarray, rate: int):
-    """Oracle ideal ratio mask |S_v| / sum_u |S_u| from the reference stems (the ceiling)."""
+    """Oracle ratio mask |S_v|^2 / sum_u |S_u|^2 from the reference stems, on the same STFT as the model's masks
+    (the ceiling of any mask of this STFT made from power estimates)."""
     def fn(n_fft, times):
         window = torch.hann_window(n_fft)
-        spec = torch.stft(torch.tensor(refs), n_fft, n_fft // 4, window=window, return_complex=True).abs()
-        return (spec + 1e-9 / len(refs)) / (spec.sum(0, keepdim=True) + 1e-9)
+        spec = torch.stft(torch.tensor(refs), n_fft, n_fft // 4, window=window, return_complex=True).abs() ** 2
+        return (spec + 1e-12 / len(refs)) / (spec.sum(0, keepdim=True) + 1e-12)
     return fn
 
 

@@ -15,7 +15,8 @@ from torch import nn
 from engine.dsp.spectral import multiscale_spectral_loss
 from engine.errors import MotetError
 from engine.separation.encoder import VoiceEncoder
-from engine.separation.features import N_FFT, voice_features
+from engine.separation.features import voice_features
+from engine.separation.masks import stft_size
 from engine.voice import VoiceModel
 
 POWER_FLOOR = 1e-7  # noise floor (relative to full scale) of the log-power term
@@ -83,13 +84,15 @@ class SeparationModel(nn.Module):
         return loss, theta
 
     def power_loss(self, mixture: torch.Tensor, theta: dict) -> torch.Tensor:
-        """Mean |log mixture STFT power - log sum of the voices' rendered power| (N_FFT at the model rate)."""
+        """Mean |log mixture STFT power - log sum of the voices' rendered power|, on the masks' STFT size at the
+        model rate (and the model's hop)."""
         sr, hop = self.config.sample_rate, self.config.hop
-        window = torch.hann_window(N_FFT, device=mixture.device, dtype=mixture.dtype)
-        spec = torch.stft(mixture, N_FFT, hop_length=hop, window=window, center=True, return_complex=True)
+        n_fft = stft_size(sr)
+        window = torch.hann_window(n_fft, device=mixture.device, dtype=mixture.dtype)
+        spec = torch.stft(mixture, n_fft, hop_length=hop, window=window, center=True, return_complex=True)
         target = spec.abs() ** 2
         times = torch.arange(target.shape[-1], device=mixture.device) * (hop / sr)
-        rendered = self.power(theta, sr, N_FFT, times).sum(1)
+        rendered = self.power(theta, sr, n_fft, times).sum(1)
         floor = POWER_FLOOR * float((window ** 2).sum())
         return (torch.log(target + floor) - torch.log(rendered + floor)).abs().mean()
 

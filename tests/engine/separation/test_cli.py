@@ -1,0 +1,58 @@
+"""`motet separate` / `motet eval|bench separation` from the command line: outputs and one-line errors."""
+import numpy as np
+import pytest
+
+from engine.cli import main
+from engine.io.audio import save_audio
+
+from .conftest import chord
+
+
+@pytest.fixture()
+def recording(tmp_path):
+    mix, _, tracks = chord(22050, 1.5, f0s=(523.25, 392.0, 261.63, 130.81))
+    path = tmp_path / "choir.wav"
+    save_audio(path, mix, 22050)
+    tracks.to_csv(tmp_path / "f0.csv")
+    return path, tmp_path / "f0.csv"
+
+
+@pytest.mark.slow
+def test_shipped_model_separates_a_short_clip(recording, tmp_path, capsys):
+    import soundfile as sf
+
+    path, f0 = recording
+    assert main(["separate", str(path), "-o", str(tmp_path / "out"), "--f0", str(f0)]) == 0
+    stems = [sf.read(tmp_path / "out" / f"{n}.wav") for n in ("soprano", "alto", "tenor", "bass")]
+    assert all(rate == 22050 for _, rate in stems)
+    mix, _ = sf.read(path)
+    assert np.abs(sum(s for s, _ in stems) - mix).max() < 1e-4
+    assert (tmp_path / "out" / "params.npz").is_file() and (tmp_path / "out" / "f0.csv").is_file()
+
+
+def test_f0_csv_with_wrong_columns_is_one_line_error(recording, tmp_path, capsys):
+    path, _ = recording
+    bad = tmp_path / "bad.csv"
+    bad.write_text("seconds,hz\n0.0,220\n")
+    assert main(["separate", str(path), "-o", str(tmp_path / "out"), "--f0", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bad.csv" in err[0] and "header" in err[0]
+
+
+def test_f0_csv_with_fewer_voices_than_asked(recording, tmp_path, capsys):
+    path, f0 = recording
+    assert main(["separate", str(path), "-o", str(tmp_path / "out"), "--f0", str(f0), "--voices", "5"]) == 2
+    assert "5 voices were asked for" in capsys.readouterr().err
+
+
+def test_silent_recording_is_one_line_error(tmp_path, capsys):
+    path = tmp_path / "silence.wav"
+    save_audio(path, np.zeros(16000, np.float32), 16000)
+    assert main(["separate", str(path), "-o", str(tmp_path / "out"), "--voices", "2"]) == 2
+    assert "silent" in capsys.readouterr().err
+
+
+def test_voice_count_out_of_range(recording, tmp_path, capsys):
+    path, _ = recording
+    assert main(["separate", str(path), "-o", str(tmp_path / "out"), "--voices", "1"]) == 2
+    assert "--voices" in capsys.readouterr().err
