@@ -161,7 +161,7 @@ class ChoirPage(QWidget):
         self.strip_scroll.setWidget(strip_host)
         self.strip_scroll.setWidgetResizable(True)
         self.strip_scroll.setFrameShape(QFrame.NoFrame)
-        self.strip_scroll.setFixedHeight(232)
+        self.strip_scroll.setFixedHeight(178)
         self.strip_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAsNeeded)
         self.strip_scroll.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
 

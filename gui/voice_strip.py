@@ -100,7 +100,7 @@ class VoiceStrip(QFrame):
         top = QHBoxLayout()
         self.swatch = QLabel()
         self.swatch.setFixedSize(14, 14)
-        self.swatch.setStyleSheet(f"background:{self.color.name()}; border-radius:7px;")
+        self.swatch.setStyleSheet(f"background:{self.color.name()}; border-radius:7px; border: 1px solid #777;")
         self.title = QLabel(name.capitalize())
         self.title.setStyleSheet("font-weight:600;")
         self.title.setToolTip(f"Voice {index + 1}: {name}. Click the strip to focus it (S: solo, M: mute).")
@@ -116,6 +116,8 @@ class VoiceStrip(QFrame):
         self.mute.toggled.connect(lambda on: self.mute_toggled.emit(self.index, on))
         for b in (self.solo, self.mute):
             b.setFocusPolicy(Qt.NoFocus)
+        self.solo.setStyleSheet("QPushButton:checked { background: #f2c94c; color: #111111; font-weight: 600; }")
+        self.mute.setStyleSheet("QPushButton:checked { background: #e5534b; color: #ffffff; font-weight: 600; }")
         top.addWidget(self.swatch)
         top.addWidget(self.title)
         top.addStretch(1)
@@ -150,6 +152,7 @@ class VoiceStrip(QFrame):
         layout.setSpacing(4)
         layout.addLayout(top)
         layout.addLayout(grid)
+        layout.addStretch(1)
         self.set_focused(False)
 
     # ---- from the model ----
