@@ -23,6 +23,7 @@ from scipy.ndimage import uniform_filter1d
 from engine.edit.theta_voice import ThetaVoice
 
 EPS = 1e-9
+FORMANT_BAND_HZ = 5500.0  # the all-pole envelope model is fitted to the harmonics below this
 HOP_DIVISOR = 4  # hop = n_fft / 4: Hann analysis and synthesis windows sum to 1.5 exactly
 
 
@@ -187,6 +188,53 @@ def harmonic_envelope(log_mag: np.ndarray, f0_hz: np.ndarray, grid: FrameGrid) -
     return _interp_rows(peaks, pos).astype(np.float32)
 
 
+def harmonic_peaks(log_mag: np.ndarray, f0_hz: np.ndarray, grid: FrameGrid) -> tuple[np.ndarray, np.ndarray]:
+    """(log-magnitude peaks [T, K] of harmonics 1..K, max over +-1 bin; inside [T, K] bool: below Nyquist)."""
+    T, F = log_mag.shape
+    k_max = int(np.ceil(grid.sample_rate / 2 / max(f0_hz.min(), 30.0))) + 1
+    k = np.arange(1, k_max + 1)
+    centre = np.round(f0_hz[:, None] * k[None, :] / grid.bin_hz).astype(np.int64)
+    inside = centre <= F - 2
+    rows = np.arange(T)[:, None]
+    peaks = np.full(centre.shape, -np.inf, dtype=np.float32)
+    for d in (-1, 0, 1):
+        peaks = np.maximum(peaks, log_mag[rows, np.clip(centre + d, 0, F - 1)])
+    return peaks, inside
+
+
+def dap_envelope(log_peaks: np.ndarray, inside: np.ndarray, f0_hz: np.ndarray, grid: FrameGrid,
+                 order: int = 14, iterations: int = 10) -> np.ndarray:
+    """[T, F] log magnitude of the discrete all-pole fit of the harmonic peaks (El-Jaroudi & Makhoul 1991,
+    "Discrete all-pole modeling", IEEE TSP 39(2)): minimises the Itakura-Saito distance at the harmonics only,
+    so a formant between two sparse harmonics (high voices) is placed where the harmonic amplitudes imply.
+    log_peaks, inside: [T, K] from :func:`harmonic_peaks`. The order is capped below the number of harmonics."""
+    T, K = log_peaks.shape
+    n_in = np.maximum(inside.sum(axis=1), 1)
+    p = int(max(4, min(order, n_in.min() - 2)))
+    level = np.where(inside, log_peaks, -np.inf).max(axis=1, keepdims=True)
+    power = np.where(inside, np.exp(2 * (log_peaks - level).astype(np.float64)), 0.0)  # [T, K], peak = 1
+    omega = 2 * np.pi * f0_hz[:, None] * np.arange(1, K + 1)[None, :] / grid.sample_rate  # [T, K]
+    m = np.arange(p + 1)
+    phase = omega[:, :, None] * m[None, None, :]  # [T, K, p + 1]
+    cos = np.cos(phase) * inside[:, :, None]
+    sin = np.sin(phase) * inside[:, :, None]
+    r = np.einsum("tk,tkm->tm", power, cos) / n_in[:, None]  # [T, p + 1]
+    idx = np.abs(m[:, None] - m[None, :])
+    toeplitz = r[:, idx] + np.eye(p + 1)[None] * (1e-6 * r[:, :1, None])  # [T, p + 1, p + 1]
+    a, err = levinson(r, p)
+    a = a / np.sqrt(err)[:, None]  # model 1 / |A|^2
+    cos_t, sin_t = cos.transpose(0, 2, 1), sin.transpose(0, 2, 1)
+    for _ in range(iterations):
+        re = (cos @ a[:, :, None])[:, :, 0]  # A(ω_k) = re - j·im
+        im = (sin @ a[:, :, None])[:, :, 0]
+        mag2 = np.maximum(re * re + im * im, 1e-30) * n_in[:, None]
+        # h_i = mean_k Re(e^{jω_k i} / conj(A(ω_k)))
+        h = (cos_t @ (re / mag2)[:, :, None] + sin_t @ (im / mag2)[:, :, None])[:, :, 0]
+        a = np.linalg.solve(toeplitz, h[:, :, None])[:, :, 0]
+    spectrum = scipy.fft.rfft(a, n=grid.n_fft, axis=1)
+    return (level - np.log(np.abs(spectrum) + 1e-12)).astype(np.float32)
+
+
 def levinson(r: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
     """Levinson-Durbin on autocorrelations r: [T, >= order + 1] -> (a [T, order + 1] with a[:, 0] = 1, error [T])."""
     T = r.shape[0]
@@ -238,6 +286,12 @@ def frame_aperiodicity(spec: np.ndarray, f0_hz: np.ndarray, grid: FrameGrid, sea
     return np.clip(1 - r, 1e-3, 1).astype(np.float32)
 
 
+def formant_taper(grid: FrameGrid) -> np.ndarray:
+    """[F] 1 below 0.8 x FORMANT_BAND_HZ, falling linearly to 0 at FORMANT_BAND_HZ."""
+    freqs = np.arange(grid.n_bins) * grid.bin_hz
+    return np.clip((FORMANT_BAND_HZ - freqs) / (0.2 * FORMANT_BAND_HZ), 0, 1).astype(np.float32)
+
+
 def analyse_frames(stem: np.ndarray, theta: ThetaVoice, grid: FrameGrid, t_lo: int, t_hi: int) -> FrameAnalysis:
     """Analysis of frames [t_lo, t_hi) of ``stem`` ([N] float32 at grid.sample_rate) guided by ``theta``."""
     spec = stft_frames(stem, grid, t_lo, t_hi)
@@ -256,8 +310,12 @@ def analyse_frames(stem: np.ndarray, theta: ThetaVoice, grid: FrameGrid, t_lo: i
         v = np.nonzero(voiced)[0]
         f0[v] = refine_f0(mag[v], f0[v], grid)
         log_env[v] = harmonic_envelope(log_mag[v], f0[v], grid)
-        smooth = all_pole_envelope(log_env[v], grid)
-        log_model[v] = log_env[v] + smooth - harmonic_envelope(smooth, f0[v], grid)
+        peaks, inside = harmonic_peaks(log_mag[v], f0[v], grid)
+        k_formant = max(3, int(np.ceil(FORMANT_BAND_HZ / max(f0[v].min(), 30.0))))
+        band = inside[:, :k_formant] & (f0[v][:, None] * np.arange(1, k_formant + 1) < FORMANT_BAND_HZ)
+        smooth = dap_envelope(peaks[:, :k_formant], band, f0[v], grid)
+        curvature = (smooth - harmonic_envelope(smooth, f0[v], grid)) * formant_taper(grid)
+        log_model[v] = log_env[v] + curvature
         comb_v = harmonic_comb(f0[v], np.ones(len(v), dtype=bool), grid)
         comb[v] = comb_v
         aperiodicity[v] = frame_aperiodicity(spec[v], f0[v], grid)
