@@ -277,3 +277,27 @@ def test_wheel_zooms_time_and_pitch(qtbot, window, duet):
         QApplication.sendEvent(view.viewport(), ev)
     (a0, a1), (b0, b1) = view.viewRange()
     assert a1 - a0 < (x1 - x0) * 0.9 and b1 - b0 < (y1 - y0) * 0.9
+
+
+def test_ab_switches_between_original_and_edited_and_loop_repeats_the_selection(qtbot, window, duet, audio_fake):
+    choir = open_duet(qtbot, window, duet)
+    _, _, stems = duet
+    choir.page.strips[0].sliders["loudness_db"].setValue(-120)  # -12 dB on the upper voice
+    wait_idle(qtbot, window, 60000)
+    choir.page.strips[0].solo.setChecked(True)
+    choir.page.view.set_selection(1.0, 1.5)
+    choir.page.loop.setChecked(True)
+    window.transport.seek(1.0)
+    qtbot.keyClick(choir.page.view, Qt.Key_Space)
+    audio_fake.stream.pull(0.05)
+    edited = audio_fake.stream.pull(1.0)[:, 0]
+    qtbot.mouseClick(choir.page.ab, Qt.LeftButton)  # A: the original stems
+    assert choir.ab_original
+    audio_fake.stream.pull(0.05)
+    original = audio_fake.stream.pull(1.0)[:, 0]
+    level = 20 * np.log10(np.std(edited) / np.std(original))
+    assert level == pytest.approx(-12.0, abs=1.0)
+    pos = window.transport.position_s
+    assert 1.0 <= pos <= 1.5  # 2 s played, still inside the looped half second
+    qtbot.mouseClick(choir.page.ab, Qt.LeftButton)  # back to B
+    assert not choir.ab_original
