@@ -17,7 +17,7 @@ from PySide6.QtGui import QUndoCommand
 from PySide6.QtWidgets import QFileDialog
 
 from engine.jobs import sub_progress
-from gui.capabilities import capability, set_enabled_by
+from gui.capabilities import capability
 from gui.choir_page import ChoirPage
 from gui.spectrogram import hz_to_midi, log_spectrogram, midi_to_hz
 from gui.style import voice_color

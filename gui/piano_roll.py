@@ -18,7 +18,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
-from engine.generation.piece import ACCOMPANIMENT, MELODY, Note
+from engine.generation.piece import MELODY, Note
 
 KEY_W = 52
 RULER_H = 24

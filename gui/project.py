@@ -193,7 +193,7 @@ def load_window(window: "MainWindow", path: Path, recovered: bool = False, on_lo
     except MotetError as err:
         window.show_error(str(err))
         return
-    choir_data, compose_data = data.get("choir", {}), data.get("compose", {})
+    choir_data = data.get("choir", {})
     recording = _resolve(path, data.get("recording"))
     folder = None
     if choir_data.get("voices_folder"):
