@@ -165,6 +165,7 @@ class ChoirSession:
         p.reseparate_requested.connect(self.reseparate_region)
         p.view.selection_finished.connect(lambda a, b: self._update_reseparate())
         p.view.f0_shift_requested.connect(self.move_f0)
+        p.view.voice_clicked.connect(lambda i: self.set_focus(i) if i < len(self.names) else None)
         p.view.f0_draw_requested.connect(self.redraw_f0)
 
     # ------------------------------------------------------------------ recording

@@ -2,8 +2,9 @@
 voice's F0 drawn in its colour, selectable and draggable by semitones or redrawn with the mouse.
 
 Coordinates: x in seconds, y in MIDI pitch (69 = A4). Mouse: wheel zooms (over an axis: that axis only),
-drag pans, click seeks; Shift+drag selects a time range (loop / F0 selection). In the F0 tools, drag inside the
-selection moves the focused voice's F0 up/down in semitones (Ctrl: in 10-cent steps), or draws a new F0.
+drag pans, click seeks; Shift+drag selects a time range (loop / F0 selection). In the F0 tools a click on a
+voice's curve focuses that voice, a drag selects, a drag inside the selection moves the focused voice's F0
+up/down in semitones (Ctrl: in 10-cent steps), or (Draw F0) draws a new F0.
 """
 from __future__ import annotations
 
@@ -65,7 +66,12 @@ class SpectrogramViewBox(pg.ViewBox):
     def mouseClickEvent(self, ev):
         if ev.button() == Qt.LeftButton:
             ev.accept()
-            self.view.seek_requested.emit(max(0.0, float(self.mapSceneToView(ev.scenePos()).x())))
+            p = self.mapSceneToView(ev.scenePos())
+            voice = self.view.voice_near(p.x(), p.y()) if self.view.tool != "navigate" else None
+            if voice is not None:
+                self.view.voice_clicked.emit(voice)
+            else:
+                self.view.seek_requested.emit(max(0.0, float(p.x())))
         else:
             super().mouseClickEvent(ev)
 
@@ -123,6 +129,7 @@ class SpectrogramView(pg.PlotWidget):
     f0_draw_requested(voice, times_s [N], midi [N])."""
 
     seek_requested = Signal(float)
+    voice_clicked = Signal(int)
     selection_finished = Signal(float, float)
     f0_shift_requested = Signal(int, float, float, float)
     f0_draw_requested = Signal(int, object, object)
@@ -221,6 +228,18 @@ class SpectrogramView(pg.PlotWidget):
             self.curves.append(curve)
             self.curve_data.append((t, m))
         self.set_focused_voice(self.focused_voice)
+
+    def voice_near(self, t: float, midi: float, within: float = 1.0) -> Optional[int]:
+        """The voice whose F0 curve passes within ``within`` semitones of (t, midi), if any."""
+        best, best_d = None, within
+        for i, (times, m) in enumerate(self.curve_data):
+            if len(times) == 0:
+                continue
+            k = int(np.clip(np.searchsorted(times, t), 0, len(times) - 1))
+            d = abs(m[k] - midi)
+            if np.isfinite(d) and d < best_d:
+                best, best_d = i, d
+        return best
 
     def set_curve_visible(self, voice: int, visible: bool) -> None:
         if 0 <= voice < len(self.curves):

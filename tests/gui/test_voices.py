@@ -246,10 +246,12 @@ def test_every_control_has_a_tooltip_and_the_window_fits_1280x800(qtbot, window,
 def test_redraw_a_stretch_of_f0_with_the_mouse(qtbot, window, duet):
     choir = open_duet(qtbot, window, duet)
     view = choir.page.view
-    choir.set_focus(1)
     choir.page.tool_buttons["draw"].click()
     qtbot.waitUntil(lambda: view.viewRange()[0][1] > 2.9)
     base = 12 * np.log2(220 / 440) + 69  # the lower voice, A3
+    assert choir.focused == 0
+    qtbot.mouseClick(view.viewport(), Qt.LeftButton, pos=view.view_to_widget(0.5, base + 0.3))  # click its curve
+    assert choir.focused == 1
     drag_view(qtbot, view, view.view_to_widget(1.0, base + 1), view.view_to_widget(2.0, base + 1))
     assert len(choir.states[1]["redraws"]) == 1
     t, m = view.curve_data[1]
