@@ -675,6 +675,13 @@ class ChoirSession:
 
     def on_position(self, pos: float) -> None:
         self.page.set_time(pos, self.duration())
+        if self.window.transport.playing:  # keep the playhead in view (page by page)
+            view = self.page.view
+            (x0, x1), _ = view.viewRange()
+            if pos > x1 or pos < x0:
+                width = x1 - x0
+                start = max(0.0, min(pos - 0.05 * width, self.duration() - width))
+                view.setXRange(start, start + width, padding=0)
 
     def update_loop(self) -> None:
         sel = self.page.view.selection()

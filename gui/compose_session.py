@@ -9,7 +9,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QUndoCommand
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel,
-                               QPushButton, QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget)
+                               QPushButton, QScrollBar, QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget)
 
 from engine.generation.piece import MELODY, Note, Piece, ThemeRegion
 from gui.capabilities import capability, set_enabled_by
@@ -116,8 +116,45 @@ class ComposePage(QWidget):
         layout.setSpacing(6)
         layout.addLayout(row0)
         layout.addLayout(row1)
-        layout.addWidget(self.roll, 1)
+        roll_row = QHBoxLayout()
+        roll_row.setSpacing(0)
+        roll_row.addWidget(self.roll, 1)
+        self.vscroll = QScrollBar(Qt.Vertical)
+        self.vscroll.setRange(-127, -24)  # minus the top pitch, so up is higher
+        self.vscroll.setToolTip("Scroll up and down in pitch (or the mouse wheel)")
+        roll_row.addWidget(self.vscroll)
+        layout.addLayout(roll_row, 1)
+        self.hscroll = QScrollBar(Qt.Horizontal)
+        self.hscroll.setToolTip("Scroll through time (or Shift+wheel); Ctrl+wheel zooms")
+        layout.addWidget(self.hscroll)
+        self.vscroll.valueChanged.connect(self._scroll_pitch)
+        self.hscroll.valueChanged.connect(self._scroll_time)
+        self.roll.scrolled.connect(self.sync_scrollbars)
         layout.addLayout(row2)
+
+    def _scroll_pitch(self, value: int) -> None:
+        if self.roll.top_pitch != -value:
+            self.roll.top_pitch = float(-value)
+            self.roll.update()
+
+    def _scroll_time(self, value: int) -> None:
+        beat = value / 4.0
+        if abs(self.roll.left_beat - beat) > 1e-9:
+            self.roll.left_beat = beat
+            self.roll.update()
+
+    def sync_scrollbars(self) -> None:
+        roll = self.roll
+        visible = max(1.0, (roll.width() - 52) / roll.px_per_beat)
+        self.hscroll.blockSignals(True)
+        self.hscroll.setRange(0, int(max(0.0, roll.content_beats() - visible + roll.left_beat * 0) * 4))
+        self.hscroll.setPageStep(int(visible * 4))
+        self.hscroll.setValue(int(round(roll.left_beat * 4)))
+        self.hscroll.blockSignals(False)
+        self.vscroll.blockSignals(True)
+        self.vscroll.setPageStep(int((roll.height() - 24) / roll.px_per_semi))
+        self.vscroll.setValue(int(round(-roll.top_pitch)))
+        self.vscroll.blockSignals(False)
 
     def set_playing(self, playing: bool) -> None:
         self.play.setIcon(self.style().standardIcon(QStyle.SP_MediaPause if playing else QStyle.SP_MediaPlay))
@@ -215,6 +252,7 @@ class ComposeSession:
         if self.window.tabs.currentIndex() == 1:
             self.window.transport.pause()
         self._invalidate()
+        p.sync_scrollbars()
 
     def _invalidate(self) -> None:
         self.rendered_key = None

@@ -33,6 +33,7 @@ class PianoRoll(QWidget):
 
     edited = Signal(object, object, str)
     seek_requested = Signal(float)
+    scrolled = Signal()  # left_beat, top_pitch or zoom changed
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -117,6 +118,7 @@ class PianoRoll(QWidget):
             hi = max(n.pitch for n in self.notes)
             rows = (self.height() - RULER_H) / self.px_per_semi
             self.top_pitch = min(108.0, (lo + hi) / 2 + rows / 2)
+        self.scrolled.emit()
         self.update()
 
     def set_playhead(self, beat: Optional[float]) -> None:
@@ -125,6 +127,7 @@ class PianoRoll(QWidget):
             right = self.beat_at(self.width())
             if beat > right - 0.5 or beat < self.left_beat:
                 self.left_beat = max(0.0, beat - 1.0)
+                self.scrolled.emit()
         self.update()
 
     def _commit(self, old: list[Note], what: str) -> None:
@@ -283,7 +286,13 @@ class PianoRoll(QWidget):
         else:
             self.top_pitch = min(127.0, max(24.0, self.top_pitch + 3 * dy))
         ev.accept()
+        self.scrolled.emit()
         self.update()
+
+    def content_beats(self) -> float:
+        """How far the notes reach, in beats, with a bar to spare."""
+        end = max((n.end_beat for n in self.notes), default=0.0)
+        return max(16.0, end + self.beats_per_bar)
 
     # ------------------------------------------------------------------ painting
     def paintEvent(self, _ev):
@@ -302,13 +311,6 @@ class PianoRoll(QWidget):
             if pitch % 12 == 0:
                 p.setPen(QPen(c["grid"], 1))
                 p.drawLine(QPointF(KEY_W, y + self.px_per_semi), QPointF(w, y + self.px_per_semi))
-        # theme occurrences
-        for a, b in self.regions:
-            strong = self.theme_region is not None and abs(a - self.theme_region[0]) < 1e-6
-            col = QColor(c["occurrence"])
-            if strong:
-                col.setAlpha(min(255, col.alpha() * 2))
-            p.fillRect(QRectF(self.x_of(a), RULER_H, (b - a) * self.px_per_beat, h - RULER_H), col)
         # grid
         first = int(max(0.0, self.left_beat) / self.grid)
         last = int(self.beat_at(w) / self.grid) + 1
@@ -325,11 +327,18 @@ class PianoRoll(QWidget):
                 p.setPen(QPen(c["grid"].lighter(140), 1))
             elif self.grid * self.px_per_beat >= 8:
                 faint = QColor(c["grid"])
-                faint.setAlpha(150)
+                faint.setAlpha(110)
                 p.setPen(QPen(faint, 1))
             else:
                 continue
             p.drawLine(QPointF(x, RULER_H), QPointF(x, h))
+        # theme occurrences
+        for a, b in self.regions:
+            strong = self.theme_region is not None and abs(a - self.theme_region[0]) < 1e-6
+            col = QColor(c["occurrence"])
+            if strong:
+                col.setAlpha(min(255, col.alpha() * 2))
+            p.fillRect(QRectF(self.x_of(a), RULER_H, (b - a) * self.px_per_beat, h - RULER_H), col)
         # notes
         for i, n in enumerate(self.notes):
             r = self.note_rect(n)

@@ -38,7 +38,7 @@ class Look:
 
 DARK = Look("dark", window="#23262b", base="#1a1c20", text="#e6e6e6", button="#2e3238", highlight="#3d7eff",
             mid="#3a3f46", plot_bg="#101114", plot_fg="#c8c8c8", melody="#ff8c42", accompaniment="#4ea5d9",
-            theme_note="#ffd166", occurrence="#ffd16633", grid="#2a2d33", bar_line="#5a606a",
+            theme_note="#ffd166", occurrence="#ffd1662e", grid="#2a2d33", bar_line="#5a606a",
             black_key_row="#16181b")
 LIGHT = Look("light", window="#eef0f3", base="#ffffff", text="#1b1d21", button="#e2e5ea", highlight="#2962ff",
              mid="#c5cad2", plot_bg="#ffffff", plot_fg="#30343a", melody="#e0601c", accompaniment="#1f77b4",
