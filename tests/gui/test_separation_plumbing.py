@@ -82,3 +82,27 @@ def test_cancel_a_separation_midway(qtbot, untrained_separation, make_window, au
     qtbot.keyClick(choir.page.view, Qt.Key_Space)  # the recording still plays
     assert window.transport.playing
     assert np.abs(audio_fake.stream.pull(0.5)).max() > 0
+
+
+def test_a_separated_project_stores_its_voices_once_and_reopens(qtbot, untrained_separation, make_window,
+                                                                 demo_excerpt, tmp_path):
+    from gui import project
+
+    w1 = make_window()
+    w1.open_path(demo_excerpt)
+    wait_idle(qtbot, w1)
+    w1.choir.separate(4, "fast", "")
+    wait_idle(qtbot, w1, 240000)
+    w1.choir.page.strips[2].sliders["gain_db"].setValue(-12)
+    path = tmp_path / "proj" / "choir.motet"
+    path.parent.mkdir()
+    assert project.save_window(w1, path)
+    voices = path.parent / "choir.motet.d" / "voices"
+    assert (voices / "params.npz").is_file() and (voices / "alto.wav").is_file()
+    w2 = make_window(settings_file="two.ini")
+    w2.open_path(path)
+    qtbot.waitUntil(lambda: w2.choir.project_path == path, timeout=60000)
+    wait_idle(qtbot, w2, 60000)
+    assert w2.choir.names == w1.choir.names and w2.choir.snapshot() == w1.choir.snapshot()
+    assert np.allclose(w2.choir.stems, w1.choir.stems, atol=1e-6)
+    assert w2.choir.separation_settings == {"n_voices": 4, "quality": "fast", "score": None}
