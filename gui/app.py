@@ -1,6 +1,7 @@
 """Start the motet app: ``run(file)`` makes the QApplication and the main window and runs the event loop."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -30,6 +31,12 @@ def run(file: Optional[str] = None, device: Optional[str] = None, look: Optional
     ``quit_after_s``: close by itself after that many seconds (smoke tests); ``screenshot``: save a PNG of the
     window just before.
     """
+    if (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
+            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):
+        from engine.errors import MotetError
+
+        raise MotetError("gui: no display here (DISPLAY and WAYLAND_DISPLAY are unset); start it on a desktop, "
+                         "or set QT_QPA_PLATFORM=offscreen for a headless run")
     app = make_app()
     from engine.worker import Worker
     from gui.main_window import DEMO, MainWindow
