@@ -11,13 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.corpus.render import render_excerpt
+from engine.corpus.render import Timeline, render_excerpt, score_timeline
 from engine.corpus.scores import TICKS_PER_QUARTER, load_catalogue
 from engine.errors import MotetError
 
 DEMO_RATE = 44100
 DEMO_TEMPO_QPM = 84.0
 DEMO_TAIL_S = 2.5
+DEMO_FERMATA_BEATS = 1.0
 
 
 def write_demo(out_dir: str | Path, piece: str = "bach/bwv244.62", seconds: float = 28.0, seed: int = 3,
@@ -33,21 +34,23 @@ def write_demo(out_dir: str | Path, piece: str = "bach/bwv244.62", seconds: floa
     if len(data["parts"]) != 4:
         raise MotetError(f"piece '{piece}': the demo needs a four-part (SATB) piece")
     s_per_tick = 60.0 / (DEMO_TEMPO_QPM * TICKS_PER_QUARTER)
-    bar_times = np.asarray(data["bars"]) * s_per_tick
+    timeline = score_timeline([np.asarray(p["notes"], dtype=np.float64) for p in data["parts"]], s_per_tick,
+                              DEMO_FERMATA_BEATS)
+    bar_times = timeline.seconds(data["bars"])
     fits = np.nonzero(bar_times <= seconds - DEMO_TAIL_S)[0]
     if len(fits) < 2:
         raise MotetError(f"--seconds {seconds}: too short for a bar of '{piece}'")
     end_bar = int(fits[-1])
     length = float(bar_times[end_bar] + DEMO_TAIL_S)
     ex = render_excerpt(piece, 0, 4, length, DEMO_RATE, seed, singers_per_part=2, tempo_qpm=DEMO_TEMPO_QPM,
-                        end_bar=end_bar, rt60_s=1.4)
+                        end_bar=end_bar, rt60_s=1.4, fermata_beats=DEMO_FERMATA_BEATS)
     gain = np.float32(10 ** (-1.0 / 20) / (np.max(np.abs(ex.mixture)) + 1e-9))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "choir-demo.flac", out / "choir-demo.f0.csv", out / "choir-demo.mid", out / "choir-demo.json"]
     save_audio(paths[0], ex.mixture * gain, DEMO_RATE)
     ex.f0.to_csv(paths[1])
-    _write_midi(paths[2], data, ex.meta, end_bar, s_per_tick)
+    _write_midi(paths[2], data, ex.meta, end_bar, timeline)
     meta = dict(ex.meta, gain=round(float(ex.meta["gain"] * gain), 5), end_bar=end_bar,
                 command=f"motet data demo -o {out_dir} --piece {piece} --seconds {seconds:g} --seed {seed}")
     paths[3].write_text(json.dumps(meta, indent=1))
@@ -59,7 +62,7 @@ def write_demo(out_dir: str | Path, piece: str = "bach/bwv244.62", seconds: floa
     return paths
 
 
-def _write_midi(path: Path, data: dict, meta: dict, end_bar: int, s_per_tick: float) -> None:
+def _write_midi(path: Path, data: dict, meta: dict, end_bar: int, timeline: Timeline) -> None:
     """The score as sung (transposed, at the demo tempo), one track per voice, up to the end bar."""
     import pretty_midi
 
@@ -67,11 +70,11 @@ def _write_midi(path: Path, data: dict, meta: dict, end_bar: int, s_per_tick: fl
     stop = data["bars"][end_bar]
     for name, part in zip(meta["voices"], data["parts"]):
         track = pretty_midi.Instrument(program=52, name=name)  # GM 53 "Choir Aahs"
-        for onset, dur, pitch, _syl in part["notes"]:
-            if onset >= stop:
-                continue
-            end = min(onset + dur, stop)
+        notes = np.asarray(part["notes"], dtype=np.float64)
+        notes = notes[notes[:, 0] < stop]
+        notes[:, 1] = np.minimum(notes[:, 1], stop - notes[:, 0])
+        for (start, end), pitch in zip(np.stack(timeline.note_seconds(notes), axis=1), notes[:, 2]):
             track.notes.append(pretty_midi.Note(velocity=80, pitch=int(pitch + meta["transpose_semitones"]),
-                                                start=onset * s_per_tick, end=end * s_per_tick))
+                                                start=float(start), end=float(end)))
         midi.instruments.append(track)
     midi.write(str(path))

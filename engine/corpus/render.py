@@ -66,6 +66,35 @@ def _transposition(parts: list[np.ndarray], types: list[str], rng: np.random.Gen
     return int(rng.choice(best))
 
 
+@dataclass
+class Timeline:
+    """Score time (ticks) to seconds: a steady tempo, each fermata held ``pause_s`` longer, with a breath."""
+
+    s_per_tick: float
+    fermata_ends: np.ndarray   # [F] ticks where a note under a fermata ends, sorted
+    pause_s: float             # extra seconds at each fermata
+    breath_s: float            # silence before the next phrase, taken from the held note
+
+    def seconds(self, ticks) -> np.ndarray:
+        ticks = np.asarray(ticks, dtype=np.float64)
+        return ticks * self.s_per_tick + self.pause_s * np.searchsorted(self.fermata_ends, ticks, side="right")
+
+    def note_seconds(self, notes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Onsets and ends in seconds of notes [n, >=2] (onset, duration in ticks)."""
+        ends = notes[:, 0] + notes[:, 1]
+        breath = np.isin(ends, self.fermata_ends) * self.breath_s
+        return self.seconds(notes[:, 0]), self.seconds(ends) - breath
+
+
+def score_timeline(notes: list[np.ndarray], s_per_tick: float, fermata_beats: float) -> Timeline:
+    """The timeline of parts' notes [n, 5]: fermatas held ``fermata_beats`` beats (beat = median note)."""
+    marked = [n[n[:, 4] > 0] for n in notes if n.shape[1] > 4]
+    ends = np.unique(np.concatenate([m[:, 0] + m[:, 1] for m in marked])) if marked else np.zeros(0)
+    beat_s = float(np.median(np.concatenate([n[:, 1] for n in notes]))) * s_per_tick
+    pause = fermata_beats * beat_s
+    return Timeline(s_per_tick, ends, pause, min(0.25, 0.4 * pause))
+
+
 def _check_excerpt_args(n_voices: int, seconds: float, rate: int) -> None:
     if not 1 <= n_voices <= 8:
         raise MotetError(f"--voices {n_voices}: a choir has 1 to 8 voices")
@@ -78,13 +107,13 @@ def _check_excerpt_args(n_voices: int, seconds: float, rate: int) -> None:
 def render_excerpt(piece: str, start_bar: int, n_voices: int = 4, seconds: float = 4.0, rate: int = 16000,
                    seed: int = 0, room: bool = True, singers_per_part: Optional[int] = None,
                    tempo_qpm: Optional[float] = None, end_bar: Optional[int] = None,
-                   rt60_s: Optional[float] = None) -> Excerpt:
+                   rt60_s: Optional[float] = None, fermata_beats: Optional[float] = None) -> Excerpt:
     """Sing ``seconds`` of ``piece`` from bar ``start_bar`` (0-based index into its bars) with ``n_voices`` voices.
 
     Returns an :class:`Excerpt` (mixture [samples], stems [V, samples], F0Tracks at 16 ms hop, meta). The same
     arguments give the same audio. ``room=False`` leaves the stems dry; ``singers_per_part`` fixes how many
-    singers sing each part (default: 1, 2 or 3 at random). ``tempo_qpm`` (quarter notes per minute) and
-    ``rt60_s`` fix what is otherwise drawn at random; ``end_bar`` ends the music at that bar line (the singers
+    singers sing each part (default: 1, 2 or 3 at random). ``tempo_qpm`` (quarter notes per minute),
+    ``fermata_beats`` (how long a fermata holds, in beats) and ``rt60_s`` fix what is otherwise drawn at random; ``end_bar`` ends the music at that bar line (the singers
     release there and the room rings on).
     """
     catalogue = load_catalogue()
@@ -117,6 +146,8 @@ def render_excerpt(piece: str, start_bar: int, n_voices: int = 4, seconds: float
     s_per_tick = rng.uniform(0.45, 0.85) / float(np.median(all_durs))
     if tempo_qpm is not None:
         s_per_tick = 60.0 / (tempo_qpm * TICKS_PER_QUARTER)
+    hold = rng.uniform(0.5, 1.5) if fermata_beats is None else fermata_beats
+    timeline = score_timeline(notes, s_per_tick, hold)
     if end_bar is not None:
         if not start_bar < end_bar < len(data["bars"]):
             raise MotetError(f"end bar {end_bar}: must lie after bar {start_bar} and before {len(data['bars'])}")
@@ -124,13 +155,13 @@ def render_excerpt(piece: str, start_bar: int, n_voices: int = 4, seconds: float
         notes = [n[n[:, 0] < stop].copy() for n in notes]
         for n in notes:
             n[:, 1] = np.minimum(n[:, 1], stop - n[:, 0])
-    t0 = data["bars"][start_bar] * s_per_tick
+    bar_s = timeline.seconds(data["bars"])
+    t0 = float(bar_s[start_bar])
     t_start, t_end = t0 - PREROLL_S, t0 + seconds
     n_samples = int(round(seconds * rate))
     pre = int(round(PREROLL_S * rate))
     n_frames = int(math.floor(seconds / F0_HOP_S + 1e-9)) + 1
-    end_tick = (t_end / s_per_tick)
-    last_bar = int(np.searchsorted(data["bars"], end_tick, side="left")) - 1
+    last_bar = int(np.searchsorted(bar_s, t_end, side="left")) - 1
 
     rt60 = float(np.exp(rng.uniform(np.log(0.3), np.log(2.5))))
     use_room = room and rng.random() > 0.1
@@ -143,7 +174,8 @@ def render_excerpt(piece: str, start_bar: int, n_voices: int = 4, seconds: float
     singer_meta, rooms = {}, {}
     for v, (part, nt, vt) in enumerate(zip(parts, notes, types)):
         level = _score_levels(part, nt)
-        score_part = Part(onset_s=nt[:, 0] * s_per_tick, duration_s=nt[:, 1] * s_per_tick,
+        onset_s, end_s = timeline.note_seconds(nt)
+        score_part = Part(onset_s=onset_s, duration_s=end_s - onset_s,
                           midi=nt[:, 2] + transpose, syllable=nt[:, 3].astype(int), level_db=level,
                           lyrics=bool(np.any(nt[:, 3] != 0)))
         k = singers_per_part or int(rng.choice(3, p=SINGERS_PER_PART_P)) + 1
@@ -177,7 +209,8 @@ def render_excerpt(piece: str, start_bar: int, n_voices: int = 4, seconds: float
         "piece": piece, "source": "music21 corpus", "split": piece_split(piece),
         "bars": [int(start_bar), int(max(last_bar, start_bar))], "bar_numbering": "0-based index of the piece's measures",
         "start_s_in_piece": round(t0, 3), "seconds": seconds, "rate": rate, "seed": seed,
-        "tempo_qpm": round(60.0 / (s_per_tick * TICKS_PER_QUARTER), 2), "transpose_semitones": transpose,
+        "tempo_qpm": round(60.0 / (s_per_tick * TICKS_PER_QUARTER), 2), "fermata_beats": round(float(hold), 2),
+        "transpose_semitones": transpose,
         "voices": names, "score_parts": [p["name"] for p in parts], "voice_types": types,
         "singers": singer_meta, "room": {"rt60_s": round(rt60, 3) if use_room else 0.0, "drr_db": rooms},
         "gain": round(float(gain), 5),

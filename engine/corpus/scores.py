@@ -1,9 +1,10 @@
 """Vocal scores of music21's corpus as compact note lists (pieces), parsed once and cached.
 
 A piece is a dict: ``name`` ("bach/bwv10.7"), ``bars`` (bar start offsets in quarter notes), ``parts``
-(highest first by mean pitch), each part a dict with ``name`` and ``notes``: [n, 4] ints
-``(onset, duration, midi, syllable)`` with onset/duration in 1/48 quarter note, and ``syllable`` a code
-``vowel + 8 * consonant`` (see :mod:`engine.corpus.vowels`) or -1 when the note continues a syllable (melisma).
+(highest first by mean pitch), each part a dict with ``name`` and ``notes``: [n, 5] ints
+``(onset, duration, midi, syllable, fermata)`` with onset/duration in 1/48 quarter note, ``syllable`` a code
+``vowel + 8 * consonant`` (see :func:`syllable_code`) or -1 when the note continues a syllable (melisma), and
+``fermata`` 1 for a note under a fermata.
 ``dynamics``: [[offset in 1/48 quarter, level 0..1], ...] from the score's marks (often empty).
 
 The catalogue lives in ``engine/corpus/pieces.json.gz`` (built by :func:`build_catalogue` from music21, which is
@@ -46,7 +47,7 @@ def _ticks(quarters) -> int:
 
 def piece_from_score(name: str, score) -> dict | None:
     """Note lists of a music21 Score; None when it is not a usable vocal score (no parts, empty parts)."""
-    from music21 import dynamics, stream
+    from music21 import dynamics, expressions, stream
 
     if not isinstance(score, stream.Score) or len(score.parts) < 2:
         return None
@@ -64,7 +65,8 @@ def piece_from_score(name: str, score) -> dict | None:
                 continue
             midi = max(p.midi for p in n.pitches) if n.isChord else n.pitch.midi
             syl = syllable_code(n.lyric) if n.lyric else (-1 if n.lyrics == [] and _has_lyrics(flat) else 0)
-            notes.append([_ticks(n.offset), _ticks(n.quarterLength), int(midi), syl])
+            fermata = int(any(isinstance(e, expressions.Fermata) for e in n.expressions))
+            notes.append([_ticks(n.offset), _ticks(n.quarterLength), int(midi), syl, fermata])
         if len(notes) < 8:
             return None
         dyn = [[_ticks(d.offset), round(float(d.volumeScalar or 0.5), 2)]
@@ -150,6 +152,7 @@ if __name__ == "__main__":
     import time
 
     t0 = time.time()
-    n = build_catalogue(jobs=int(sys.argv[1]) if len(sys.argv) > 1 else 2,
+    n = build_catalogue(Path(sys.argv[2]) if len(sys.argv) > 2 else CATALOGUE_PATH,
+                        jobs=int(sys.argv[1]) if len(sys.argv) > 1 else 2,
                         progress=lambda f, s: print(f"{s} ({time.time() - t0:.0f} s)", flush=True))
-    print(f"{n} pieces, {CATALOGUE_PATH.stat().st_size / 1e6:.2f} MB")
+    print(f"{n} pieces")

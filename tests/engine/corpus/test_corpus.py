@@ -163,3 +163,16 @@ def test_api_errors_name_the_problem():
         render_excerpt("bach/bwv10.7", 0, 8)
     with pytest.raises(MotetError, match="bar 999"):
         render_excerpt("bach/bwv10.7", 999)
+
+
+def test_a_fermata_is_held_and_followed_by_a_breath():
+    # BWV 244.62: the soprano's first fermata is on a crotchet at quarter 7 (bar 2); at 60 qpm it would end at
+    # 8 s; held one more beat it lasts until 9 s less the breath, and the next phrase starts at about 9 s
+    ex = render_excerpt("bach/bwv244.62", 0, 4, 10.0, 16000, 0, tempo_qpm=60, fermata_beats=1.0, room=False,
+                        singers_per_part=1)
+    soprano = ex.f0.masked()[0]
+    frame = lambda seconds: int(round(seconds / 0.016))   # noqa: E731
+    held = soprano[frame(7.3): frame(8.6)]
+    assert np.all(held > 0) and np.ptp(1200 * np.log2(held)) < 150          # one note, still sung after 8 s
+    assert np.any(soprano[frame(8.7): frame(9.0)] == 0)                      # a breath
+    assert np.all(soprano[frame(9.2): frame(9.6)] > 0)                       # the next phrase
