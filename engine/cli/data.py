@@ -90,7 +90,7 @@ def _run_demo(args) -> int:
 
 
 def _add_realism(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--excerpts", default=24, help="synthetic SATB excerpts to measure")
+    parser.add_argument("--excerpts", default=48, help="synthetic SATB excerpts to measure (default 48)")
     parser.add_argument("--seconds", default=8.0, help="length of each excerpt in s")
     parser.add_argument("--seed", default=0, help="random seed of the synthetic excerpts")
     parser.add_argument("--json", action="store_true", help="print the comparison as JSON (last line)")

@@ -170,7 +170,7 @@ def real_singers(progress: Optional[Progress] = None) -> dict:
     return out
 
 
-def synthetic_singers(excerpts: int = 24, seconds: float = 8.0, seed: int = 0,
+def synthetic_singers(excerpts: int = 48, seconds: float = 8.0, seed: int = 0,
                       progress: Optional[Progress] = None) -> dict:
     """Statistics per part of dry, one-singer-per-part SATB excerpts of the corpus (train pieces)."""
     from engine.corpus.render import draw_excerpt, list_pieces, render_excerpt
@@ -188,7 +188,7 @@ def synthetic_singers(excerpts: int = 24, seconds: float = 8.0, seed: int = 0,
     return {part: _summarise(signals[part], guides[part]) for part in SATB}
 
 
-def compare(excerpts: int = 24, seconds: float = 8.0, seed: int = 0, progress: Optional[Progress] = None) -> dict:
+def compare(excerpts: int = 48, seconds: float = 8.0, seed: int = 0, progress: Optional[Progress] = None) -> dict:
     """Both sides per part, and the mean absolute LTAS difference per part (dB over the bands)."""
     real = real_singers(progress)
     synth = synthetic_singers(excerpts, seconds, seed, progress)

@@ -25,7 +25,8 @@ from engine.corpus.vowels import vowel_table, tract_response
 from engine.f0.tracks import F0_HOP_S
 
 CONTROL_RATE = 1000  # Hz
-PRESENCE_DB = {"soprano": (-5.0, 1.0), "alto": (0.0, 8.0), "tenor": (-3.0, 3.0), "bass": (0.0, 8.0)}
+PRESENCE_DB = {"soprano": (-6.0, 0.0), "alto": (0.0, 8.0), "tenor": (-2.0, 4.0), "bass": (0.0, 8.0)}
+SINGER_FORMANT = {"soprano": (0.0, 0.4), "alto": (0.0, 0.7), "tenor": (0.2, 0.9), "bass": (0.2, 0.9)}
 BREATHINESS = {"soprano": (0.03, 0.2), "alto": (0.03, 0.2), "tenor": (0.03, 0.16), "bass": (0.08, 0.4)}
 VOICE_TYPES = ("soprano", "alto", "tenor", "bass")
 # consonant classes (see engine.corpus.scores): duration s, band Hz (low, high), level dB below the vowel
@@ -63,7 +64,7 @@ class Singer:
         return cls(
             voice_type=voice_type,
             formant_scale=float(rng.uniform(0.93, 1.07)),
-            singer_formant=float(rng.uniform(0.0, 0.7) if female else rng.uniform(0.2, 0.9)),
+            singer_formant=float(rng.uniform(*SINGER_FORMANT[voice_type])),
             vibrato_rate_hz=float(rng.uniform(4.5, 7.0)),
             vibrato_depth_cents=float(np.exp(rng.uniform(np.log(30), np.log(100)))),
             vibrato_delay_s=float(rng.uniform(0.1, 0.3)),
