@@ -73,14 +73,15 @@ def _best_theme(grid: MelodyGrid, threshold: float) -> tuple[float, int, int, li
     return best
 
 
-def analyse_theme(piece: Piece, threshold: float = THRESHOLD) -> ThemeAnalysis:
-    """The main theme of ``piece`` and its occurrences. MotetError if the piece has no melody or no repetition."""
+def analyse_theme(piece: Piece, threshold: float = THRESHOLD, phases: list[float] | None = None) -> ThemeAnalysis:
+    """The main theme of ``piece`` and its occurrences; ``phases``: candidate first bar lines in beats (default:
+    every beat of the first bar). MotetError if the piece has no melody."""
     melody = piece.melody
     if not melody:
         raise MotetError("piece has no melody notes to find a theme in")
     bpb = piece.beats_per_bar
     best = None
-    for phase in range(bpb):
+    for phase in (phases if phases is not None else range(bpb)):
         grid = melody_grid(melody, bpb, float(phase))
         score, length, start, occ = _best_theme(grid, threshold)
         if length and (best is None or score > best[0] + 1e-6):

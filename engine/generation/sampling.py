@@ -1,0 +1,279 @@
+"""Generation: the theme as the piece's first bars, then grammar-constrained nucleus sampling with a KV cache.
+
+The grammar (:class:`Grammar`) masks every token that would break the token language of
+:mod:`engine.generation.tokens` — positions only increase within a bar, a pitch is followed by its duration,
+one melody note per step, theme markers only at bar lines and properly nested, exactly ``bars`` bars, then EOS —
+so every sampled sequence decodes to a valid piece. Nucleus (top-p) sampling: Holtzman et al. 2020.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from engine.datasets import assets_dir
+from engine.errors import MotetError
+from engine.generation import tokens as tk
+from engine.generation.model import ThemeTransformer, load_model
+from engine.generation.piece import MELODY, Note, Piece, ThemeRegion
+from engine.io.midi import check_tempo
+from engine.jobs import Progress, report
+
+MODEL_FILES = {"conditioned": "theme_transformer.pt", "baseline": "baseline.pt"}
+MAX_TOKENS_PER_BAR = 120
+MAX_THEME_BARS = 8
+_MODELS: dict[str, ThemeTransformer] = {}
+
+
+def model_path(name: str) -> Path:
+    if name not in MODEL_FILES:
+        raise MotetError(f"--model: unknown model '{name}' (choose conditioned or baseline)")
+    return assets_dir() / "models" / MODEL_FILES[name]
+
+
+def get_model(name: str) -> ThemeTransformer:
+    """The shipped model ``conditioned`` or ``baseline``, loaded once per process."""
+    if name not in _MODELS:
+        path = model_path(name)
+        if not path.exists():
+            raise MotetError(f"{path}: model weights missing (run: motet train generation)")
+        _MODELS[name] = load_model(path)[0]
+    return _MODELS[name]
+
+
+def _mask(*ranges) -> torch.Tensor:
+    m = torch.zeros(tk.VOCAB, dtype=torch.bool)
+    for r in ranges:
+        m[r] = True
+    return m
+
+
+_POS = slice(tk.POS0, tk.MEL0)
+_MEL = slice(tk.MEL0, tk.ACC0)
+_ACC = slice(tk.ACC0, tk.DURVEL0)
+_DURVEL = slice(tk.DURVEL0, tk.VOCAB)
+
+
+class Grammar:
+    """State of the token language while sampling; :meth:`allowed` gives the bool [vocab] mask of legal tokens."""
+
+    def __init__(self, bars: int):
+        self.bars = bars
+        self.bar_lines = 0  # BAR tokens so far
+        self.last = tk.BOS
+        self.pos = -1
+        self.in_theme = False
+        self.region_bar = 0
+        self.bar_tokens = 0
+        self.done = False
+        self.after_pos = _mask(_MEL, _ACC)
+        self.pos_masks = [_mask(slice(tk.POS0 + p + 1, tk.MEL0)) for p in range(-1, tk.STEPS)]
+
+    @property
+    def bar(self) -> int:
+        return self.bar_lines - 1
+
+    def allowed(self) -> torch.Tensor:
+        last = self.last
+        if last == tk.BOS:
+            return _mask(slice(tk.TEMPO0, tk.POS0))
+        if tk.TEMPO0 <= last < tk.POS0:
+            return _mask([tk.BAR])
+        closing = self.bar_lines == self.bars + 1
+        if last in (tk.BAR, tk.THEME_END, tk.THEME_START):
+            if closing:
+                return _mask([tk.THEME_END] if self.in_theme else [tk.EOS])
+            m = self.pos_masks[0].clone()
+            m[tk.BAR] = True
+            if last == tk.BAR and self.in_theme:
+                m[tk.THEME_END] = True
+            if last != tk.THEME_START and not self.in_theme:
+                m[tk.THEME_START] = True
+            return m
+        if tk.POS0 <= last < tk.MEL0:
+            return self.after_pos
+        # after a note: another accompaniment note at this step, a later step, or the next bar line
+        if self.bar_tokens >= MAX_TOKENS_PER_BAR:
+            return _mask([tk.BAR])
+        m = self.pos_masks[self.pos + 1].clone()
+        m[_ACC] = True
+        m[tk.BAR] = True
+        return m
+
+    def push(self, t: int) -> None:
+        """Advance the state by token ``t`` (assumed legal)."""
+        self.last = t
+        self.bar_tokens += 1
+        if t == tk.BAR:
+            self.bar_lines += 1
+            self.pos = -1
+            self.bar_tokens = 0
+        elif t == tk.THEME_START:
+            self.in_theme = True
+            self.region_bar = self.bar
+        elif t == tk.THEME_END:
+            self.in_theme = False
+        elif tk.POS0 <= t < tk.MEL0:
+            self.pos = t - tk.POS0
+        elif t == tk.EOS:
+            self.done = True
+
+    def theme_pos(self, t: int) -> int:
+        """Theme-aligned position of token ``t`` just pushed (as in :func:`engine.generation.tokens.encode`)."""
+        if t == tk.THEME_START:
+            return 1
+        if not self.in_theme or t == tk.THEME_END:
+            return 0
+        step = (self.bar - self.region_bar) * tk.STEPS + max(self.pos, 0)
+        return min(step + 1, tk.MAX_THEME_POS)
+
+    def bar_pos(self, t: int) -> int:
+        return max(self.pos, 0) if t >= tk.POS0 else 0
+
+
+class CachedDecoder:
+    """Incremental decoding of a :class:`ThemeTransformer` with per-layer key/value caches."""
+
+    def __init__(self, model: ThemeTransformer, theme: tk.Encoded | None, max_len: int):
+        self.model = model
+        c = model.config
+        self.max_len = min(max_len, c.max_len)
+        self.n = 0
+        hd = c.d_model // c.heads
+        self.k = [torch.zeros(1, c.heads, self.max_len, hd) for _ in model.decoder]
+        self.v = [torch.zeros(1, c.heads, self.max_len, hd) for _ in model.decoder]
+        self.cross = None
+        if c.conditioned:
+            if theme is None:
+                raise MotetError("the conditioned model needs a theme")
+            t = lambda a: torch.from_numpy(np.asarray(a)).long()[None]
+            compound, durvel = tk.to_compound(theme)
+            memory = model.encode_theme(t(compound.tokens), t(durvel), t(compound.theme_pos), t(compound.bar_pos),
+                                        torch.zeros(1, len(compound.tokens), dtype=torch.bool))
+            self.cross = [layer.cross_attn.keys_values(memory) for layer in model.decoder]
+
+    def __call__(self, tokens: list[int], durvel: list[int], theme_pos: list[int],
+                 bar_pos: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Feed tokens; returns (logits [vocab], hidden [d]) for the token after the last one."""
+        m = self.model
+        t = len(tokens)
+        if self.n + t > self.max_len:
+            raise MotetError("piece too long for the model's context; ask for fewer bars")
+        x = m.embed(torch.tensor([tokens]), torch.tensor([durvel]), torch.tensor([theme_pos]),
+                    torch.tensor([bar_pos]), offset=self.n)
+        gate = torch.tensor(theme_pos, dtype=x.dtype)[None, :, None] > 0
+        any_gate = bool(gate.any())
+        mask = None
+        if t > 1:
+            mask = torch.ones(t, self.n + t, dtype=torch.bool).tril(diagonal=self.n)
+        end = self.n + t
+        for i, layer in enumerate(m.decoder):
+            att = layer.self_attn
+            h = layer.ln1(x)
+            q = att.split(att.q(h))
+            k, v = att.keys_values(h)
+            self.k[i][:, :, self.n:end] = k
+            self.v[i][:, :, self.n:end] = v
+            y = F.scaled_dot_product_attention(q, self.k[i][:, :, :end], self.v[i][:, :, :end], attn_mask=mask)
+            y = att.out(y.transpose(1, 2).reshape(1, t, -1))
+            if self.cross is not None and any_gate:
+                y = y + gate * layer.cross_attn(layer.ln2(x), kv=self.cross[i])
+            x = x + y
+            x = x + layer.ffn(layer.ln3(x))
+        self.n = end
+        h = m.ln(x[0, -1])
+        return m.head(h), h
+
+
+def _sample(logits: torch.Tensor, allowed: torch.Tensor, temperature: float, top_p: float,
+            gen: torch.Generator) -> int:
+    logits = logits.masked_fill(~allowed, float("-inf"))
+    if temperature <= 0:
+        return int(logits.argmax())
+    probs = torch.softmax(logits / temperature, -1)
+    if top_p < 1.0:
+        sp, si = probs.sort(descending=True)
+        keep = sp.cumsum(-1) - sp < top_p
+        keep[0] = True
+        sp = sp * keep
+        choice = int(torch.multinomial(sp / sp.sum(), 1, generator=gen))
+        return int(si[choice])
+    return int(torch.multinomial(probs, 1, generator=gen))
+
+
+def prepare_theme(theme_notes) -> Piece:
+    """The theme as a Piece starting on a bar line at beat 0; MotetError for an empty or over-long theme."""
+    if isinstance(theme_notes, Piece):
+        theme = theme_notes
+    else:
+        theme = Piece(list(theme_notes))
+    if not theme.notes:
+        raise MotetError("theme: no notes")
+    if not theme.melody:  # a single line without roles is the melody
+        theme = Piece([Note(n.pitch, n.start_beat, n.duration_beats, n.velocity, MELODY) for n in theme.notes],
+                      theme.tempo_bpm, theme.beats_per_bar)
+    first_bar = math.floor(min(n.start_beat for n in theme.notes) / 4 + 1e-6)
+    if first_bar > 0:
+        theme = theme.shifted(-first_bar * 4.0)
+    if theme.bars > MAX_THEME_BARS:
+        raise MotetError(f"theme: {theme.bars} bars; a theme has 1 to {MAX_THEME_BARS} bars")
+    return Piece(theme.notes, theme.tempo_bpm, 4)
+
+
+def generate_piece(theme_notes, bars: int = 32, tempo: float | None = None, temperature: float = 1.0,
+                   top_p: float = 0.9, seed: int = 0, model: str = "conditioned",
+                   progress: Progress | None = None, network: ThemeTransformer | None = None) -> Piece:
+    """A piano piece of ``bars`` bars that opens with the theme and develops it.
+
+    theme_notes: a Piece or list of Notes (beats; melody/accompaniment roles); tempo: BPM (default: the theme's);
+    temperature > 0; top_p in (0, 1]; model: ``conditioned`` or ``baseline``. Returns a Piece whose
+    ``theme_regions`` are where the model placed the theme. Calls ``progress`` once per bar.
+    """
+    theme = prepare_theme(theme_notes)
+    tempo = check_tempo(tempo if tempo is not None else theme.tempo_bpm)
+    if not isinstance(bars, int) or bars < 1 or bars > 64:
+        raise MotetError(f"--bars: {bars} is not a number of bars in 1..64")
+    theme_bars = max(1, theme.bars)
+    if theme_bars > bars:
+        raise MotetError(f"theme: {theme_bars} bars is longer than the piece ({bars} bars)")
+    if not (temperature > 0 and temperature <= 5):
+        raise MotetError(f"--temperature: {temperature} must be in (0, 5]")
+    if not (0 < top_p <= 1):
+        raise MotetError(f"--top-p: {top_p} must be in (0, 1]")
+    net = network if network is not None else get_model(model)
+    torch.set_grad_enabled(False)
+    gen = torch.Generator().manual_seed(int(seed))
+    # prompt: the theme as the first bars, inside a theme region
+    prompt_piece = Piece(theme.notes, tempo, 4, [ThemeRegion(0.0, theme_bars * 4.0)])
+    enc = tk.encode(prompt_piece, 0, theme_bars, with_eos=False)
+    theme_enc = tk.encode_theme(theme)
+    decoder = CachedDecoder(net, theme_enc if net.config.conditioned else None,
+                            max_len=len(enc.tokens) + bars * MAX_TOKENS_PER_BAR + 8)
+    grammar = Grammar(bars)
+    prompt, prompt_dv = tk.to_compound(enc)
+    out, out_dv = [int(t) for t in prompt.tokens], [int(d) for d in prompt_dv]
+    for t in out:  # the prompt sets the grammar's state
+        grammar.push(t)
+    all_durvel = torch.ones(tk.N_DURVEL, dtype=torch.bool)
+    with torch.inference_mode():
+        logits, hidden = decoder(out, out_dv, [int(p) for p in prompt.theme_pos], [int(b) for b in prompt.bar_pos])
+        while not grammar.done:
+            t = _sample(logits, grammar.allowed(), temperature, top_p, gen)
+            d = -1
+            if tk.is_pitch(t):
+                d = _sample(net.durvel_logits(hidden, torch.tensor(t)), all_durvel, temperature, top_p, gen)
+            grammar.push(t)
+            out.append(t)
+            out_dv.append(d)
+            if grammar.done:
+                break
+            if t == tk.BAR:
+                report(progress, grammar.bar / bars, f"bar {grammar.bar + 1}/{bars}")
+            logits, hidden = decoder([t], [d], [grammar.theme_pos(t)], [grammar.bar_pos(t)])
+    report(progress, 1.0, "done")
+    piece = tk.decode(tk.from_compound(out, out_dv), tempo_bpm=tempo)
+    piece.tempo_bpm = tempo
+    return piece
