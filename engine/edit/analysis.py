@@ -203,11 +203,13 @@ def harmonic_peaks(log_mag: np.ndarray, f0_hz: np.ndarray, grid: FrameGrid) -> t
 
 
 def dap_envelope(log_peaks: np.ndarray, inside: np.ndarray, f0_hz: np.ndarray, grid: FrameGrid,
-                 order: int = 14, iterations: int = 10) -> np.ndarray:
+                 order: int = 14, iterations: int = 10, min_bandwidth_hz: float = 60.0) -> np.ndarray:
     """[T, F] log magnitude of the discrete all-pole fit of the harmonic peaks (El-Jaroudi & Makhoul 1991,
     "Discrete all-pole modeling", IEEE TSP 39(2)): minimises the Itakura-Saito distance at the harmonics only,
     so a formant between two sparse harmonics (high voices) is placed where the harmonic amplitudes imply.
-    log_peaks, inside: [T, K] from :func:`harmonic_peaks`. The order is capped below the number of harmonics."""
+    log_peaks, inside: [T, K] from :func:`harmonic_peaks`. The order is capped below the number of harmonics.
+    The poles are then widened by ``min_bandwidth_hz`` (a_m x γ^m): DAP on noisy real harmonics otherwise makes
+    needle-sharp resonances between harmonics that pitch and formant edits would land harmonics on."""
     T, K = log_peaks.shape
     n_in = np.maximum(inside.sum(axis=1), 1)
     p = int(max(4, min(order, n_in.min() - 2)))
@@ -231,7 +233,8 @@ def dap_envelope(log_peaks: np.ndarray, inside: np.ndarray, f0_hz: np.ndarray, g
         # h_i = mean_k Re(e^{jω_k i} / conj(A(ω_k)))
         h = (cos_t @ (re / mag2)[:, :, None] + sin_t @ (im / mag2)[:, :, None])[:, :, 0]
         a = np.linalg.solve(toeplitz, h[:, :, None])[:, :, 0]
-    spectrum = scipy.fft.rfft(a, n=grid.n_fft, axis=1)
+    gamma = np.exp(-np.pi * min_bandwidth_hz / grid.sample_rate) ** m
+    spectrum = scipy.fft.rfft(a * gamma, n=grid.n_fft, axis=1)
     return (level - np.log(np.abs(spectrum) + 1e-12)).astype(np.float32)
 
 

@@ -143,6 +143,21 @@ class VoiceRenderer:
             yield a, self.render(edits, a / self.sample_rate, b / self.sample_rate)
             report(progress, (b - start) / max(stop - start, 1), f"rendering chunk {i + 1}")
 
+    def chunks_from_playhead(self, edits: VoiceEdits, playhead_s: float, chunk_s: float = 0.5,
+                             progress: Optional[Progress] = None) -> Iterator[tuple[int, np.ndarray]]:
+        """What the app calls after a slider change: chunks from the playhead to the end first, then from the
+        start to the playhead, each (first sample, samples), so the part about to be heard is ready first and
+        can be swapped into the playing buffer chunk by chunk (each chunk equals the same span of a whole render).
+        """
+        playhead_s = min(max(0.0, playhead_s), self.duration_s)
+        n_ahead = self.duration_s - playhead_s
+        total = max(self.duration_s, 1e-9)
+        part = (lambda f, s: report(progress, f * n_ahead / total, s)) if progress else None
+        yield from self.chunks(edits, playhead_s, None, chunk_s, part)
+        part = (lambda f, s: report(progress, (n_ahead + f * playhead_s) / total, s)) if progress else None
+        if playhead_s > 0:
+            yield from self.chunks(edits, 0.0, playhead_s, chunk_s, part)
+
     def _frame_curves(self, edits: VoiceEdits, t_lo: int, t_hi: int) -> tuple[dict, np.ndarray]:
         """Edit curves on frames [t_lo, t_hi) ({kind: [T]}, pitch in cents including the vibrato change) and
         Φ: [T] accumulated phase (radians) of the pitch offset per unit harmonic number, summed from frame 0."""

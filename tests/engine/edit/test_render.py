@@ -102,3 +102,16 @@ def _timed(fn, *args):
     t = time.perf_counter()
     fn(*args)
     return time.perf_counter() - t
+
+
+def test_chunks_from_the_playhead_come_first_and_cover_the_voice(renderer, tenor):
+    edits = VoiceEdits().add("pitch", -200)
+    chunks = list(renderer.chunks_from_playhead(edits, 1.6, chunk_s=0.5))
+    assert chunks[0][0] == int(1.6 * 16000)
+    out = np.zeros_like(tenor.samples)
+    covered = np.zeros(len(out), dtype=int)
+    for start, samples in chunks:
+        out[start:start + len(samples)] = samples
+        covered[start:start + len(samples)] += 1
+    assert np.all(covered == 1)
+    assert np.max(np.abs(out - renderer.render(edits))) < 1e-5
