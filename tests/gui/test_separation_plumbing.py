@@ -15,10 +15,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(not DEMO.is_file(), reason="n
 
 @pytest.fixture
 def untrained_separation(tmp_path, monkeypatch):
-    import engine.separation.separate as separate_module
+    import importlib
+
     from engine.separation.model import SeparationModel
     from gui import capabilities
 
+    separate_module = importlib.import_module("engine.separation.separate")  # the module, not the function
     path = tmp_path / "untrained.pt"
     SeparationModel().save(path)
     monkeypatch.setattr(separate_module, "default_model_path", lambda: path)
