@@ -107,7 +107,36 @@ def _run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_train(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", help="weights file (default: assets/models/f0_salience.pt)")
+    p.add_argument("--train", type=int, default=500, help="4-s training excerpts rendered from the corpus")
+    p.add_argument("--valid", type=int, default=40, help="4-s validation excerpts")
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--jobs", type=int, default=2, help="processes rendering the excerpts")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on the last line")
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from engine.f0.salience_model import model_file
+    from engine.f0.training import train_salience
+
+    torch.set_num_threads(max(1, args.threads))
+    out = args.out or model_file()
+    meta = train_salience(out, args.train, args.valid, args.epochs, jobs=args.jobs, seed=args.seed,
+                          progress=lambda f, stage: print(f"[{100 * f:5.1f}%] {stage}", flush=True))
+    print(f"wrote {out}: {meta['params']} parameters, valid loss {meta['history'][-1]['valid_loss']}")
+    if args.json:
+        print(json.dumps(meta))
+    return 0
+
+
 COMMANDS = [
+    Command("train f0", "train the learned F0 salience on the synthetic choir corpus (CPU, minutes)",
+            _add_train, _run_train),
     Command("f0", "track the F0 of every voice of a choir recording (blind, or with --score) into a CSV",
             _add_track, _run_track),
     Command("eval f0", "per-voice F0 quality (mir_eval RPA/RCA, voicing) on CSD or the synthetic test split",

@@ -82,18 +82,25 @@ def remove_blips(voiced: np.ndarray, min_frames: int = 5) -> np.ndarray:
     return out
 
 
+# assignment weights for the learned salience (a probability: ghosts are already damped, rests are low)
+LEARNED_PARAMS = AssignParams(rest_cost=-0.3, overtone_discount=0.0)
+
+
 def track_voices_blind(samples: np.ndarray, sample_rate: int, n_voices: int, params: AssignParams | None = None,
-                       progress=None) -> F0Tracks:
-    """F0 of ``n_voices`` voices from the mixture alone. samples: [frames]. Voices highest first."""
+                       learned: bool = True, progress=None) -> F0Tracks:
+    """F0 of ``n_voices`` voices from the mixture alone. samples: [frames]. Voices highest first. ``learned``
+    uses the learned salience when its weights are shipped (else harmonic summation)."""
     names = voice_names(n_voices)
     x = to_analysis_rate(samples, sample_rate)
     check_audio(x)
     ranges = voice_ranges(n_voices)
     fmin = min(lo for lo, _ in ranges) / 2 ** (3 / 12)
     fmax = max(hi for _, hi in ranges) * 2 ** (1 / 12)
-    cand = candidates(x, n_candidates=max(8, n_voices + 4), fmin=fmin, fmax=fmax,
+    cand = candidates(x, n_candidates=max(8, n_voices + 4), fmin=fmin, fmax=fmax, learned=learned,
                       progress=sub_progress(progress, 0.0, 0.3))
     report(progress, 0.3, "assigning voices")
+    if params is None:
+        params = LEARNED_PARAMS if cand.kind == "learned" else AssignParams()
     f0, voiced = assign_voices(cand.f0_hz, cand.strength, n_voices, params, ranges)
     voiced = remove_blips(voiced)
     if not voiced.any():

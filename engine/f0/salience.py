@@ -110,6 +110,7 @@ class Candidates:
     f0_hz: np.ndarray
     strength: np.ndarray
     floor: np.ndarray
+    kind: str = "harmonic"  # which salience: "harmonic" (summation) or "learned"
 
 
 def _refine_peak(sal: np.ndarray, idx: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -135,16 +136,9 @@ def salience_map(mag: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return summed * np.sqrt(fundamental / max(fundamental.max(), 1e-12))
 
 
-def candidates(x: np.ndarray, n_candidates: int = 8, fmin: float = 60.0, fmax: float = 1100.0,
-               progress=None) -> Candidates:
-    """The ``n_candidates`` strongest salience peaks per frame of the analysis-rate mono signal ``x``
-    ([samples]), F0 refined by parabolic interpolation. Returns :class:`Candidates` ([T, K] each)."""
-    from engine.jobs import report
-
-    report(progress, 0.0, "pitch salience")
-    grid = grid_hz(fmin, fmax)
-    mag = magnitude_spectrogram(x)
-    sal = salience_map(mag, grid)
+def peak_candidates(sal: np.ndarray, grid: np.ndarray, n_candidates: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n_candidates`` strongest local maxima per frame of a salience map ([T, F] on ``grid``), F0 refined by
+    parabolic interpolation. Returns (f0_hz [T, K], strength [T, K]), 0 where a frame has fewer peaks."""
     n_frames = sal.shape[0]
     peak = np.zeros_like(sal, dtype=bool)
     peak[:, 1:-1] = (sal[:, 1:-1] > sal[:, :-2]) & (sal[:, 1:-1] >= sal[:, 2:])
@@ -154,7 +148,30 @@ def candidates(x: np.ndarray, n_candidates: int = 8, fmin: float = 60.0, fmax: f
     t = np.arange(n_frames)[:, None]
     strength = values[t, top]
     f0 = np.stack([_refine_peak(sal, top[:, j], grid) for j in range(k)], axis=1)
-    f0 = np.where(strength > 0, f0, 0.0)
-    floor = np.median(sal, axis=1)
-    return Candidates(frame_times(len(x)), f0, strength, floor)
+    return np.where(strength > 0, f0, 0.0), strength
 
+
+def candidates(x: np.ndarray, n_candidates: int = 8, fmin: float = 60.0, fmax: float = 1100.0, learned: bool = True,
+               progress=None) -> Candidates:
+    """F0 candidates per frame of the analysis-rate mono signal ``x`` ([samples]): the strongest peaks of the
+    learned salience (:mod:`engine.f0.salience_model`) when its weights are shipped and ``learned``, else of the
+    harmonic-summation salience. Returns :class:`Candidates` ([T, K] each)."""
+    from engine.jobs import report, sub_progress
+
+    report(progress, 0.0, "pitch salience")
+    mag = magnitude_spectrogram(x)
+    sal, grid = None, None
+    if learned:
+        from engine.f0.salience_model import learned_salience, load_model
+
+        if load_model() is not None:
+            grid = grid_hz()
+            sal = learned_salience(mag, grid, progress=sub_progress(progress, 0.1, 1.0))
+            keep = (grid >= fmin) & (grid <= fmax)
+            sal, grid = sal[:, keep], grid[keep]
+    kind = "harmonic" if grid is None or sal is None else "learned"
+    if sal is None:
+        grid = grid_hz(fmin, fmax)
+        sal = salience_map(mag, grid)
+    f0, strength = peak_candidates(sal, grid, n_candidates)
+    return Candidates(frame_times(len(x)), f0, strength, np.median(sal, axis=1), kind)

@@ -1,0 +1,143 @@
+"""Training of the learned salience (:mod:`engine.f0.salience_model`) on the synthetic choir corpus.
+
+Excerpts are rendered on the fly by ``engine.corpus.render_excerpt`` from the corpus's train split (valid split
+for the reported loss); CSD never enters. Targets are Gaussian bumps at every voiced F0 of the excerpt's truth.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from engine.errors import MotetError
+from engine.jobs import report
+
+
+def _render_one(args):
+    """(harmonic stack [C, T, F] float16, target [T, F] float16) of one corpus excerpt."""
+    split, index, seed, seconds, n_voices = args
+    from engine.corpus.render import draw_excerpt, excerpt_seed, list_pieces, render_excerpt
+    from engine.f0.salience import grid_hz, magnitude_spectrogram
+    from engine.f0.salience_model import harmonic_stack, target_map
+
+    s = excerpt_seed(seed, split, index)
+    piece, bar = draw_excerpt(list_pieces(split, n_voices), seconds, s)
+    ex = render_excerpt(piece, bar, n_voices, seconds, 16000, s)
+    grid = grid_hz()
+    mag = magnitude_spectrogram(ex.mixture.astype(np.float64))
+    feats = harmonic_stack(mag, grid)
+    f0 = ex.f0
+    n = min(feats.shape[1], f0.n_frames)
+    target = target_map(f0.f0_hz[:, :n], f0.voiced[:, :n], grid)
+    return feats[:, :n].astype(np.float16), target.astype(np.float16)
+
+
+def render_set(split: str, n_excerpts: int, seed: int = 0, seconds: float = 4.0, jobs: int = 2, progress=None):
+    """Lists of harmonic stacks and targets for ``n_excerpts`` excerpts of ``split``, voices 2 to 4 mixed."""
+    from multiprocessing import get_context
+
+    tasks = [(split, i, seed, seconds, (4, 4, 3, 2)[i % 4]) for i in range(n_excerpts)]
+    feats, targets = [], []
+    with get_context("fork").Pool(jobs) as pool:
+        for i, (f, t) in enumerate(pool.imap(_render_one, tasks, chunksize=4)):
+            feats.append(f)
+            targets.append(t)
+            if i % 50 == 0:
+                report(progress, i / n_excerpts, f"rendering {split} {i}/{n_excerpts}")
+    return feats, targets
+
+
+def sample_patches(feats, targets, rng, per_excerpt: int = 600):
+    """Training patches [N, C, 5, 3] float32 and labels [N] float32 from harmonic stacks and targets: a third at
+    sung F0s, a third at local maxima of the 1 x F0 channel that are not sung (ghosts, overtones), a third at
+    random."""
+    from engine.f0.salience_model import PATCH
+
+    pt, pf = PATCH[0] // 2, PATCH[1] // 2
+    xs, ys = [], []
+    for f, y in zip(feats, targets):
+        f = f.astype(np.float32)
+        y = y.astype(np.float32)
+        n_t, n_f = y.shape
+        base = f[1]
+        peak = np.zeros_like(base, dtype=bool)
+        peak[:, 1:-1] = (base[:, 1:-1] > base[:, :-2]) & (base[:, 1:-1] >= base[:, 2:])
+        groups = [np.argwhere(y > 0.5), np.argwhere(peak & (y < 0.1)), None]
+        k = per_excerpt // 3
+        picks = []
+        for g in groups:
+            if g is None:
+                picks.append(np.stack([rng.integers(0, n_t, k), rng.integers(0, n_f, k)], axis=1))
+            elif len(g):
+                picks.append(g[rng.integers(0, len(g), k)])
+        pos = np.concatenate(picks)
+        padded = np.pad(f, ((0, 0), (pt, pt), (pf, pf)), mode="edge")
+        dt, df = np.meshgrid(np.arange(PATCH[0]), np.arange(PATCH[1]), indexing="ij")
+        patch = padded[:, pos[:, 0, None, None] + dt[None], pos[:, 1, None, None] + df[None]]  # [C, N, 5, 3]
+        xs.append(np.moveaxis(patch, 0, 1))
+        ys.append(y[pos[:, 0], pos[:, 1]])
+    return np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.float32)
+
+
+def train_salience(out: str | Path, n_train: int = 500, n_valid: int = 40, epochs: int = 12, batch: int = 512,
+                   lr: float = 3e-3, jobs: int = 2, seed: int = 0, data=None, progress=None) -> dict:
+    """Render the data (or take ``data`` = (train feats, train targets, valid feats, valid targets)), train the
+    salience network on patches with binary cross-entropy (Adam, one-cycle learning rate) and save
+    ``{"model": state_dict, "meta": ...}`` to ``out`` (and the meta as ``.json`` beside it)."""
+    import torch
+
+    from engine.f0.salience_model import build_model
+
+    if epochs < 1 or n_train < 1 or n_valid < 1:
+        raise MotetError("--epochs, --train and --valid must be at least 1")
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    if data is None:
+        train_f, train_t = render_set("train", n_train, seed, jobs=jobs, progress=progress)
+        valid_f, valid_t = render_set("valid", n_valid, seed, jobs=jobs)
+    else:
+        train_f, train_t, valid_f, valid_t = data
+    render_s = time.perf_counter() - t0
+    tx, ty = (torch.from_numpy(a) for a in sample_patches(train_f, train_t, rng))
+    vx, vy = (torch.from_numpy(a) for a in sample_patches(valid_f, valid_t, np.random.default_rng(seed + 1)))
+    model = build_model()
+    steps_per_epoch = max(1, len(tx) // batch)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    gen = torch.Generator().manual_seed(seed)
+    history = []
+    t1 = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        model.train()
+        order = torch.randperm(len(tx), generator=gen)
+        total = 0.0
+        for i in range(steps_per_epoch):
+            idx = order[i * batch:(i + 1) * batch]
+            loss = loss_fn(model(tx[idx]).flatten(), ty[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item()
+        model.eval()
+        with torch.no_grad():
+            logits = model(vx).flatten()
+            vloss = loss_fn(logits, vy).item()
+            pred, truth = logits > 0, vy > 0.5
+            acc = float((pred == truth).float().mean())
+        history.append({"epoch": epoch, "train_loss": round(total / steps_per_epoch, 4),
+                        "valid_loss": round(vloss, 4), "valid_accuracy": round(acc, 4)})
+        report(progress, epoch / epochs, f"epoch {epoch}/{epochs}: valid loss {vloss:.4f}, accuracy {acc:.3f}")
+    train_s = time.perf_counter() - t1
+    meta = {"train_excerpts": len(train_f), "valid_excerpts": len(valid_f), "excerpt_s": 4.0,
+            "train_patches": int(len(tx)), "epochs": epochs, "batch": batch, "lr": lr, "seed": seed,
+            "threads": torch.get_num_threads(), "render_s": round(render_s, 1), "train_s": round(train_s, 1),
+            "params": int(sum(p.numel() for p in model.parameters())), "history": history}
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": model.state_dict(), "meta": meta}, out)
+    out.with_suffix(".json").write_text(json.dumps(meta, indent=1))
+    return meta
