@@ -694,9 +694,11 @@ class ChoirSession:
     def fill_export_menu(self, menu) -> None:
         self.export_actions = {}
         for key, text, tip in [
-            ("stems", "Stems…", "Write each separated voice as WAV or FLAC (choose a folder)"),
-            ("edited", "Edited stems…", "Write each voice with its edits as WAV or FLAC (choose a folder)"),
-            ("remix", "Remix…", "Write the edited voices mixed with their gain, pan, mute and solo"),
+            ("stems:wav", "Stems as WAV…", "Write each separated voice as a 32-bit float WAV (choose a folder)"),
+            ("stems:flac", "Stems as FLAC…", "Write each separated voice as a 24-bit FLAC (choose a folder)"),
+            ("edited:wav", "Edited stems as WAV…", "Write each voice with its edits as WAV (choose a folder)"),
+            ("edited:flac", "Edited stems as FLAC…", "Write each voice with its edits as FLAC (choose a folder)"),
+            ("remix", "Remix…", "Write the edited voices mixed with their gain, pan, mute and solo (.wav or .flac)"),
             ("f0", "F0 as CSV…", "Write every voice's F0 (with your F0 edits and pitch changes) as CSV"),
         ]:
             a = menu.addAction(text)
@@ -711,13 +713,13 @@ class ChoirSession:
         actions = getattr(self, "export_actions", {})
         have = self.stems is not None
         for key, a in actions.items():
-            a.setEnabled(have and (key not in ("edited", "remix") or capability("edit").ok))
+            a.setEnabled(have and (not key.startswith(("edited", "remix")) or capability("edit").ok))
 
     def export_dialog(self, what: str) -> None:
-        if what in ("stems", "edited"):
-            folder = QFileDialog.getExistingDirectory(self.page, "Export to folder")
+        if what.startswith(("stems", "edited")):
+            what, fmt = what.split(":")
+            folder = QFileDialog.getExistingDirectory(self.page, f"Export {what} as {fmt.upper()} to folder")
             if folder:
-                fmt = "flac" if self.window.settings.value("export_format", "wav") == "flac" else "wav"
                 self.export(what, Path(folder), fmt)
         else:
             filt = "CSV (*.csv)" if what == "f0" else "Audio (*.wav *.flac)"
