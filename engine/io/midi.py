@@ -90,18 +90,32 @@ def read_piece(path: str | Path) -> Piece:
     ts = pm.time_signature_changes
     if ts and ts[0].numerator in (2, 3, 4, 6) and ts[0].denominator == 4 and ts[0].numerator != 2:
         bpb = ts[0].numerator if ts[0].numerator in (3, 4) else 4
-    regions = _read_markers(pm, beat)
+    regions = _read_markers(path)
     return Piece(notes, tempo, bpb, regions)
 
 
-def _read_markers(pm, beat) -> list[ThemeRegion]:
+def _read_markers(path: Path) -> list[ThemeRegion]:
+    """Theme regions from ``theme_start``/``theme_end`` markers (beats = ticks / ticks per beat)."""
+    import mido
+
+    try:
+        mid = mido.MidiFile(str(path))
+    except Exception:
+        return []
+    marks = []
+    for track in mid.tracks:
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            if msg.type == "marker" and msg.text.strip().lower() in ("theme_start", "theme_end"):
+                marks.append((tick, msg.text.strip().lower() == "theme_start"))
+    marks.sort(key=lambda m: (m[0], m[1]))
     regions, start = [], None
-    for m in getattr(pm, "markers", []):
-        text = m.text.strip().lower()
-        if text == "theme_start":
-            start = beat(m.time)
-        elif text == "theme_end" and start is not None:
-            regions.append(ThemeRegion(start, beat(m.time)))
+    for tick, is_start in marks:
+        if is_start:
+            start = tick / mid.ticks_per_beat
+        elif start is not None:
+            regions.append(ThemeRegion(start, tick / mid.ticks_per_beat))
             start = None
     return regions
 
@@ -124,11 +138,36 @@ def write_piece(piece: Piece, path: str | Path) -> None:
                                 start=n.start_beat * spb, end=(n.start_beat + max(n.duration_beats, 1e-3)) * spb)
         (melody if n.role == MELODY else piano).notes.append(note)
     pm.instruments.extend([melody, piano])
-    for r in piece.theme_regions:
-        pm.markers.append(pretty_midi.Marker("theme_start", r.start_beat * spb))
-        pm.markers.append(pretty_midi.Marker("theme_end", r.end_beat * spb))
-    pm.markers.sort(key=lambda m: m.time)
     try:
         pm.write(str(path))
+        if piece.theme_regions:
+            _add_markers(path, piece.theme_regions)
     except OSError as err:
         raise MotetError(f"{path}: cannot write ({err.strerror or err})") from None
+
+
+def _add_markers(path: Path, regions: list[ThemeRegion]) -> None:
+    """Put ``theme_start``/``theme_end`` marker meta events into the first track (pretty_midi has none)."""
+    import mido
+
+    mid = mido.MidiFile(str(path))
+    track = mid.tracks[0]
+    events, tick = [], 0
+    for msg in track:
+        tick += msg.time
+        events.append((tick, 1, msg))
+    end = [e for e in events if e[2].type == "end_of_track"]
+    events = [e for e in events if e[2].type != "end_of_track"]
+    for r in regions:
+        for beat, text in ((r.start_beat, "theme_start"), (r.end_beat, "theme_end")):
+            events.append((int(round(beat * mid.ticks_per_beat)), 0 if text == "theme_end" else 2,
+                           mido.MetaMessage("marker", text=text)))
+    events.sort(key=lambda e: (e[0], e[1]))
+    last = max([e[0] for e in events] + [e[0] for e in end])
+    new, prev = mido.MidiTrack(), 0
+    for t, _, msg in events:
+        new.append(msg.copy(time=t - prev))
+        prev = t
+    new.append(mido.MetaMessage("end_of_track", time=last - prev))
+    mid.tracks[0] = new
+    mid.save(str(path))
