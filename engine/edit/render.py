@@ -45,7 +45,7 @@ class VoiceRenderer:
     """
 
     def __init__(self, stem: np.ndarray, sample_rate: int, theta: ThetaVoice, grid: Optional[FrameGrid] = None,
-                 block_frames: int = 128, cache_blocks: int = 96):
+                 block_frames: int = 128, cache_seconds: float = 60.0):
         stem = np.asarray(stem, dtype=np.float32)
         if stem.ndim == 2:
             stem = stem.mean(axis=0) if stem.shape[0] < stem.shape[1] else stem.mean(axis=1)
@@ -56,7 +56,8 @@ class VoiceRenderer:
         self.theta = theta
         self.grid = grid or choose_grid(theta, self.sample_rate)
         self.block_frames = block_frames
-        self.cache_blocks = cache_blocks
+        block_s = block_frames * self.grid.hop / self.sample_rate
+        self.cache_blocks = max(2, int(np.ceil(cache_seconds / block_s)) + 1)
         self._cache: OrderedDict[int, FrameAnalysis] = OrderedDict()
         # θ on every STFT frame from 0 to the end (phase accumulation and vibrato need the frames before a region)
         g = self.grid
@@ -75,10 +76,15 @@ class VoiceRenderer:
     def _vibrato_deviation(self) -> np.ndarray:
         """[n_frames] cents of θ's F0 above its moving average over VIBRATO_SMOOTH_S (voiced frames only)."""
         width = max(1, int(round(VIBRATO_SMOOTH_S * self.sample_rate / self.grid.hop)))
-        kernel = np.ones(width)
         v = self.frame_voiced.astype(np.float64)
         log_f0 = np.log2(np.maximum(self.frame_f0, 1.0)) * v
-        mean = np.convolve(log_f0, kernel, "same") / np.maximum(np.convolve(v, kernel, "same"), 1e-9)
+
+        def moving_sum(x):  # centred sum over `width` frames, same length as x
+            c = np.concatenate([[0.0], np.cumsum(x)])
+            i = np.arange(len(x))
+            return c[np.minimum(i + width - width // 2, len(x))] - c[np.maximum(i - width // 2, 0)]
+
+        mean = moving_sum(log_f0) / np.maximum(moving_sum(v), 1e-9)
         return np.where(self.frame_voiced, 1200 * (np.log2(np.maximum(self.frame_f0, 1.0)) - mean), 0.0)
 
     # ----- analysis cache -------------------------------------------------------------------------------------
