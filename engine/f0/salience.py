@@ -26,6 +26,7 @@ GRID_FMIN = 55.0  # Hz
 GRID_FMAX = 1200.0  # Hz
 N_HARMONICS = 12
 HARMONIC_DECAY = 0.84  # weight of harmonic h is HARMONIC_DECAY ** (h - 1)
+LEARNED_WEIGHT = 0.5  # exponent of the learned probability multiplying the harmonic salience
 
 
 def to_analysis_rate(samples: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -166,7 +167,10 @@ def candidates(x: np.ndarray, n_candidates: int = 8, fmin: float = 60.0, fmax: f
 
         if load_model() is not None:
             grid = grid_hz()
-            sal = learned_salience(mag, grid, progress=sub_progress(progress, 0.1, 1.0))
+            prob = learned_salience(mag, grid, progress=sub_progress(progress, 0.1, 1.0))
+            harmonic = salience_map(mag, grid)
+            harmonic /= max(float(np.percentile(harmonic.max(axis=1), 95)), 1e-12)
+            sal = harmonic * prob ** LEARNED_WEIGHT  # the network's judgement damps ghosts and overtones
             keep = (grid >= fmin) & (grid <= fmax)
             sal, grid = sal[:, keep], grid[keep]
     kind = "harmonic" if grid is None or sal is None else "learned"
