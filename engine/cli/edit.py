@@ -77,8 +77,9 @@ def _run_edit(args) -> int:
 
 def _add_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object (last line)")
-    p.add_argument("--set", choices=["synthetic", "csd", "all"], default="all",
-                   help="synthetic voices, CSD close-mic singers as stand-in stems, or both (default)")
+    p.add_argument("--set", choices=["synthetic", "corpus", "csd", "all"], default="all",
+                   help="sung-vowel test voices, engine.corpus chorale stems, CSD close-mic singers as stand-in "
+                        "stems, or all three (default)")
     p.add_argument("--dir", help="also evaluate the stems of this separation folder")
     p.add_argument("--csd-seconds", type=float, default=20.0, help="length of the CSD excerpt per voice")
 
@@ -88,7 +89,7 @@ def _run_eval(args) -> int:
 
     from engine.edit.evaluation import evaluate
 
-    sets = ("synthetic", "csd") if args.set == "all" else (args.set,)
+    sets = ("synthetic", "corpus", "csd") if args.set == "all" else (args.set,)
     if not 2.0 <= args.csd_seconds <= 100.0:
         raise MotetError(f"--csd-seconds {args.csd_seconds:g}: must be between 2 and 100")
 

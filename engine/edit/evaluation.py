@@ -10,7 +10,8 @@ Quality, per voice (synthetic voices with known truth, and real stems):
 - the same +300 cents by plain resampling and by a phase vocoder without envelope preservation.
 
 Real stems: those of a separation folder (``--dir``) or, as stand-ins for separated stems, the close-mic singers of
-CSD singer set 4 (evaluation data, never trained on) with CREPE F0 as θ.
+CSD singer set 4 (evaluation data, never trained on) with CREPE F0 as θ. Realistic synthetic stems: an SATB
+chorale from engine.corpus (test split), one dry singer per part, and two singers per part in a room.
 """
 from __future__ import annotations
 
@@ -62,6 +63,23 @@ def csd_stand_in_stems(start_s: float = 20.0, duration_s: float = 20.0) -> dict[
         theta = ThetaVoice.from_f0(voice, np.maximum(t[keep], 0.0), f0)
         out[voice] = (x.astype(np.float32), sr, theta)
     return out
+
+
+CORPUS_PIECE = ("bach/bwv11.6", 2)  # a test-split chorale of engine.corpus, from bar 2
+
+
+def corpus_stems(singers_per_part: int, room: bool, seconds: float = 12.0) -> dict[str, tuple]:
+    """{voice: (stem [N] at 16 kHz, θ from the true F0)} of an SATB excerpt sung by engine.corpus singers
+    (jitter, shimmer, vibrato, portamento; ``singers_per_part`` per stem, optionally in a room)."""
+    from engine.corpus.render import render_excerpt
+    from engine.f0.tracks import F0_HOP_S
+
+    piece, bar = CORPUS_PIECE
+    ex = render_excerpt(piece, bar, 4, seconds=seconds, rate=16000, seed=1, room=room,
+                        singers_per_part=singers_per_part)
+    return {name: (ex.stems[v].astype(np.float32), 16000,
+                   ThetaVoice(name, ex.f0.f0_hz[v], ex.f0.voiced[v], F0_HOP_S))
+            for v, name in enumerate(ex.f0.names)}
 
 
 def _cents(a_hz: float, b_hz: float) -> float:
@@ -135,12 +153,15 @@ def check(res: dict) -> dict:
     }
 
 
-def evaluate(sets: tuple = ("synthetic", "csd"), separation_dir: Optional[Path] = None, csd_seconds: float = 20.0,
+def evaluate(sets: tuple = ("synthetic", "corpus", "csd"), separation_dir: Optional[Path] = None, csd_seconds: float = 20.0,
              progress: Optional[Progress] = None) -> dict:
     """{set: {voice: figures + "pass": {target: bool}}} plus a summary of passes per target."""
     jobs = []
     if "synthetic" in sets:
         jobs += [("synthetic", name, x, 16000, th) for name, (x, th) in synthetic_voices().items()]
+    if "corpus" in sets:
+        jobs += [("corpus_1_singer_dry", name, x, sr, th) for name, (x, sr, th) in corpus_stems(1, False).items()]
+        jobs += [("corpus_2_singers_room", name, x, sr, th) for name, (x, sr, th) in corpus_stems(2, True).items()]
     if "csd" in sets:
         jobs += [("csd_close_mic", name, x, sr, th) for name, (x, sr, th) in
                  csd_stand_in_stems(duration_s=csd_seconds).items()]
