@@ -2,6 +2,7 @@
 MIDI; let motet find the theme of a piece; generate a piece around the theme (when the model is shipped)."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
@@ -142,3 +143,47 @@ def test_generate_eight_bars_around_a_drawn_theme(qtbot, window):
     window.grab().save("/tmp/motet-compose-piece.png")
     window.undo_action.trigger()  # generation is one undo step
     assert window.compose.piece is None and window.compose.showing == "theme"
+
+
+@pytest.mark.skipif(not capability("piano").ok, reason="the piano renderer is not in this build")
+def test_play_the_theme_with_a_piano_sound_and_a_moving_playhead(qtbot, window, audio_fake):
+    roll = draw_theme(qtbot, window)
+    page = window.compose.page
+    assert page.play.isEnabled()
+    roll.setFocus()
+    qtbot.keyClick(roll, Qt.Key_Space)  # renders the piano on the engine, then plays
+    wait_idle(qtbot, window, 60000)
+    qtbot.waitUntil(lambda: window.transport.playing, timeout=5000)
+    assert window.transport.tracks == {"piano"}
+    out = audio_fake.stream.pull(1.2)
+    assert np.abs(out).max() > 0.01  # a piano is heard
+    qtbot.waitUntil(lambda: roll.playhead_beat is not None and roll.playhead_beat > 1.5, timeout=2000)
+    assert page.time_label.text().startswith("bar 1")
+    qtbot.keyClick(roll, Qt.Key_Space)
+    assert not window.transport.playing
+    # a changed theme is rendered again before it plays
+    qtbot.mouseClick(roll, Qt.RightButton, pos=roll.point_of(3.5, 67).toPoint())
+    assert window.compose.rendered_key != window.compose.render_key()
+
+
+def test_export_the_theme_as_midi(qtbot, window, tmp_path):
+    from engine.io.midi import read_piece
+
+    draw_theme(qtbot, window)
+    window.compose.export_midi(str(tmp_path / "theme.mid"))
+    wait_idle(qtbot, window)
+    assert not window.errors, window.errors
+    piece = read_piece(tmp_path / "theme.mid")
+    assert [(n.pitch, n.start_beat, n.duration_beats) for n in piece.notes] == [(p, b, 1.0) for p, b in THEME]
+
+
+@pytest.mark.skipif(not capability("piano").ok, reason="the piano renderer is not in this build")
+def test_export_the_theme_as_wav(qtbot, window, tmp_path):
+    from engine.io.audio import load_audio
+
+    draw_theme(qtbot, window)
+    window.compose.export_audio(str(tmp_path / "theme.wav"))
+    wait_idle(qtbot, window, 60000)
+    assert not window.errors, window.errors
+    audio = load_audio(tmp_path / "theme.wav")
+    assert audio.channels == 2 and audio.duration_s >= 4 * 60 / 100  # 4 beats at 100 BPM, plus the release
