@@ -137,9 +137,10 @@ def salience_map(mag: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return summed * np.sqrt(fundamental / max(fundamental.max(), 1e-12))
 
 
-def peak_candidates(sal: np.ndarray, grid: np.ndarray, n_candidates: int = 8) -> tuple[np.ndarray, np.ndarray]:
+def peak_candidates(sal: np.ndarray, grid: np.ndarray, n_candidates: int = 8, with_bins: bool = False):
     """The ``n_candidates`` strongest local maxima per frame of a salience map ([T, F] on ``grid``), F0 refined by
-    parabolic interpolation. Returns (f0_hz [T, K], strength [T, K]), 0 where a frame has fewer peaks."""
+    parabolic interpolation. Returns (f0_hz [T, K], strength [T, K]) -- and the grid bins [T, K] with
+    ``with_bins`` --, 0 where a frame has fewer peaks."""
     n_frames = sal.shape[0]
     peak = np.zeros_like(sal, dtype=bool)
     peak[:, 1:-1] = (sal[:, 1:-1] > sal[:, :-2]) & (sal[:, 1:-1] >= sal[:, 2:])
@@ -149,6 +150,8 @@ def peak_candidates(sal: np.ndarray, grid: np.ndarray, n_candidates: int = 8) ->
     t = np.arange(n_frames)[:, None]
     strength = values[t, top]
     f0 = np.stack([_refine_peak(sal, top[:, j], grid) for j in range(k)], axis=1)
+    if with_bins:
+        return np.where(strength > 0, f0, 0.0), strength, top
     return np.where(strength > 0, f0, 0.0), strength
 
 
@@ -161,21 +164,29 @@ def candidates(x: np.ndarray, n_candidates: int = 8, fmin: float = 60.0, fmax: f
 
     report(progress, 0.0, "pitch salience")
     mag = magnitude_spectrogram(x)
-    sal, grid = None, None
+    use_learned = False
     if learned:
-        from engine.f0.salience_model import learned_salience, load_model
+        from engine.f0.salience_model import load_model, probability_at
 
-        if load_model() is not None:
-            grid = grid_hz()
-            prob = learned_salience(mag, grid, progress=sub_progress(progress, 0.1, 1.0))
-            harmonic = salience_map(mag, grid)
-            harmonic /= max(float(np.percentile(harmonic.max(axis=1), 95)), 1e-12)
-            sal = harmonic * prob ** LEARNED_WEIGHT  # the network's judgement damps ghosts and overtones
-            keep = (grid >= fmin) & (grid <= fmax)
-            sal, grid = sal[:, keep], grid[keep]
-    kind = "harmonic" if grid is None or sal is None else "learned"
-    if sal is None:
+        use_learned = load_model() is not None
+    if not use_learned:
         grid = grid_hz(fmin, fmax)
         sal = salience_map(mag, grid)
-    f0, strength = peak_candidates(sal, grid, n_candidates)
+        f0, strength = peak_candidates(sal, grid, n_candidates)
+        return Candidates(frame_times(len(x)), f0, strength, np.median(sal, axis=1), "harmonic")
+    # learned: the network judges the strongest harmonic-summation peaks (twice as many as kept); each peak's
+    # salience is multiplied by its probability ** LEARNED_WEIGHT, which damps ghosts and overtones
+    grid = grid_hz()
+    sal = salience_map(mag, grid)
+    sal /= max(float(np.percentile(sal.max(axis=1), 95)), 1e-12)
+    sal[:, (grid < fmin) | (grid > fmax)] = 0.0
+    f0, strength, bins = peak_candidates(sal, grid, 2 * n_candidates, with_bins=True)
+    report(progress, 0.5, "learned pitch salience")
+    rows = np.repeat(np.arange(sal.shape[0]), bins.shape[1])
+    prob = probability_at(mag, grid, rows, bins.reshape(-1)).reshape(bins.shape)
+    strength = np.where(strength > 0, strength * prob ** LEARNED_WEIGHT, 0.0)
+    order = np.argsort(-strength, axis=1)[:, :n_candidates]
+    t = np.arange(sal.shape[0])[:, None]
+    f0, strength = f0[t, order], strength[t, order]
+    kind = "learned"
     return Candidates(frame_times(len(x)), f0, strength, np.median(sal, axis=1), kind)
