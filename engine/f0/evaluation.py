@@ -149,7 +149,7 @@ def eval_synthetic(n_excerpts: int = 12, seconds: float = 8.0, modes=("blind", "
 
 def excerpt_score(excerpt, path: Path) -> None:
     """Write the written notes of a corpus excerpt as MIDI, from the score catalogue at the excerpt's nominal tempo
-    and transposition (the singers' timing, intonation and vibrato are what the tracker must find). Pieces with
+    (no fermata holds) and transposition (the singers' timing, intonation and vibrato are what the tracker must find). Pieces with
     more parts than voices fall back to notes read off the F0 truth (median-filtered, rounded to semitones)."""
     from engine.corpus.scores import TICKS_PER_QUARTER, load_catalogue
     from engine.f0.score import ScorePart, parts_from_f0_table, write_midi
@@ -158,7 +158,9 @@ def excerpt_score(excerpt, path: Path) -> None:
     piece = load_catalogue().get(meta.get("piece", ""))
     if piece is not None and len(piece["parts"]) == excerpt.f0.n_voices:
         s_per_tick = 60.0 / (float(meta["tempo_qpm"]) * TICKS_PER_QUARTER)
-        t0 = float(meta["start_s_in_piece"])
+        # the excerpt starts at its first bar; the score runs at the nominal tempo from there (fermatas are not
+        # held in it: the singers' holds and breaths are for the alignment to find)
+        t0 = piece["bars"][int(meta["bars"][0])] * s_per_tick
         end = float(meta["seconds"])
         parts = []
         for name, part in zip(excerpt.f0.names, piece["parts"]):

@@ -257,6 +257,40 @@ def audible(mag: np.ndarray, f0_hz: np.ndarray, voiced: np.ndarray) -> np.ndarra
     return out
 
 
+SLACK_FRAMES = 10  # a frame may take the written pitch of a note up to 160 ms away when that pitch sounds better
+SLACK_STEP = 2
+
+
+def slacken(mag: np.ndarray, written: np.ndarray, drift: np.ndarray) -> np.ndarray:
+    """Per voice and frame, the written pitch (of this frame or of one up to :data:`SLACK_FRAMES` away) whose
+    harmonic evidence is strongest -- note boundaries move to where the singers change note; a rest keeps its
+    place unless a nearby note sounds at least a third of the voice's median evidence. written: [V, T] MIDI (0 =
+    rest); drift: [V, T] cents. Returns [V, T], median-filtered over 5 frames."""
+    from scipy.ndimage import median_filter
+
+    out = written.copy()
+    n_frames = written.shape[1]
+    shifts = np.arange(-int(SLACK_FRAMES), int(SLACK_FRAMES) + 1, int(SLACK_STEP))
+    for v in range(written.shape[0]):
+        row = written[v]
+        if not (row > 0).any():
+            continue
+        idx = np.clip(np.arange(n_frames)[None, :] + shifts[:, None], 0, n_frames - 1)
+        options = row[idx]  # [S, T]
+        evidence = np.zeros(options.shape)
+        for i in range(len(shifts)):
+            on = options[i] > 0
+            hz = np.where(on, 440.0 * 2 ** ((options[i] - 69) / 12 + drift[v] / 1200), 0.0)
+            if on.any():
+                evidence[i, on] = harmonic_score(mag[on], hz[on], 50.0, 10.0)
+        median = np.median(evidence[shifts == 0][0][row > 0])
+        evidence[options == 0] = 0.33 * median
+        evidence -= 0.02 * median * np.abs(shifts)[:, None] / SLACK_STEP  # prefer the aligned note
+        best = evidence.argmax(axis=0)
+        out[v] = median_filter(options[best, np.arange(n_frames)], size=5, mode="nearest")
+    return out
+
+
 def measure_notes(mag: np.ndarray, written: np.ndarray, names: list[str]) -> F0Tracks:
     """F0 of every voice near its aligned written pitch. mag: [T, K] spectrogram; written: [V, T] MIDI (0 = rest).
 
@@ -270,6 +304,8 @@ def measure_notes(mag: np.ndarray, written: np.ndarray, names: list[str]) -> F0T
         dev = np.where(voiced, 1200 * np.log2(first / np.where(voiced, nominal, 1.0)), np.nan)
     width = int(round(4.0 / F0_HOP_S))
     drift = np.stack([_smooth_nan(row, width) for row in dev])  # [V, T] cents
+    if SLACK_FRAMES > 0:
+        written = slacken(mag, written, drift)
     voiced = written > 0
     centre = np.where(voiced, 440.0 * 2 ** ((written - 69) / 12 + drift / 1200), 0.0)
     f0 = np.zeros_like(centre)
