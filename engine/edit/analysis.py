@@ -24,6 +24,7 @@ from engine.edit.theta_voice import ThetaVoice
 
 EPS = 1e-9
 FORMANT_BAND_HZ = 5500.0  # the all-pole envelope model is fitted to the harmonics below this
+MAX_CURVATURE = 12.0 / 8.686  # the model bends the envelope between harmonics by at most 12 dB (natural log)
 HOP_DIVISOR = 4  # hop = n_fft / 4: Hann analysis and synthesis windows sum to 1.5 exactly
 
 
@@ -317,7 +318,8 @@ def analyse_frames(stem: np.ndarray, theta: ThetaVoice, grid: FrameGrid, t_lo: i
         k_formant = max(3, int(np.ceil(FORMANT_BAND_HZ / max(f0[v].min(), 30.0))))
         band = inside[:, :k_formant] & (f0[v][:, None] * np.arange(1, k_formant + 1) < FORMANT_BAND_HZ)
         smooth = dap_envelope(peaks[:, :k_formant], band, f0[v], grid)
-        curvature = (smooth - harmonic_envelope(smooth, f0[v], grid)) * formant_taper(grid)
+        curvature = np.clip(smooth - harmonic_envelope(smooth, f0[v], grid), -MAX_CURVATURE, MAX_CURVATURE)
+        curvature = curvature * formant_taper(grid)
         log_model[v] = log_env[v] + curvature
         comb_v = harmonic_comb(f0[v], np.ones(len(v), dtype=bool), grid)
         comb[v] = comb_v
