@@ -69,6 +69,31 @@ def refine_f0(mag: np.ndarray, f0_hz: np.ndarray, voiced: np.ndarray, span_cents
     return out
 
 
+HARMONIC_SHARE = 0.4  # frames whose voices explain less of the spectrum's energy than this hold no singing
+
+
+def harmonic_share(mag: np.ndarray, f0_hz: np.ndarray, voiced: np.ndarray, n_harmonics: int = 20,
+                   fmax: float = 5000.0) -> np.ndarray:
+    """[T] share of each frame's energy (60 Hz..fmax) within +-2 bins of the voiced voices' harmonics.
+    A sung chord scores high (0.5-0.95); noise or unpitched sound scores low, whatever its level.
+    mag: [T, K]; f0_hz, voiced: [V, T]."""
+    bin_hz = ANALYSIS_RATE / N_FFT
+    lo, hi = int(60 / bin_hz), int(fmax / bin_hz)
+    power = mag[:, lo:hi] ** 2
+    covered = np.zeros(power.shape, dtype=bool)
+    rows = np.arange(mag.shape[0])
+    for v in range(f0_hz.shape[0]):
+        on = voiced[v] & (f0_hz[v] > 0)
+        for h in range(1, n_harmonics + 1):
+            centre = np.rint(h * f0_hz[v] / bin_hz).astype(int) - lo
+            for o in (-2, -1, 0, 1, 2):
+                col = centre + o
+                ok = on & (col >= 0) & (col < power.shape[1])
+                covered[rows[ok], col[ok]] = True
+    total = power.sum(axis=1)
+    return np.where(total > 0, (power * covered).sum(axis=1) / np.maximum(total, 1e-30), 0.0)
+
+
 def remove_blips(voiced: np.ndarray, min_frames: int = 5) -> np.ndarray:
     """[V, T] voicing without voiced runs shorter than ``min_frames`` (80 ms): too short to be a sung note."""
     out = voiced.copy()
@@ -106,6 +131,10 @@ def track_voices_blind(samples: np.ndarray, sample_rate: int, n_voices: int, par
     if not voiced.any():
         raise MotetError("audio: no singing voice found")
     report(progress, 0.8, "refining pitch")
-    f0 = refine_f0(magnitude_spectrogram(x), f0, voiced)
+    mag = magnitude_spectrogram(x)
+    f0 = refine_f0(mag, f0, voiced)
+    voiced = remove_blips(voiced & (harmonic_share(mag, f0, voiced) >= HARMONIC_SHARE)[None, :])
+    if not voiced.any():
+        raise MotetError("audio: no singing voice found (no harmonic sound)")
     report(progress, 1.0, "pitch tracked")
     return F0Tracks(cand.times_s, np.where(voiced, f0, 0.0), voiced, names)

@@ -13,7 +13,7 @@ import numpy as np
 
 from engine.choir import voice_names
 from engine.errors import MotetError
-from engine.f0.blind import check_audio, harmonic_score, refine_f0, remove_blips
+from engine.f0.blind import HARMONIC_SHARE, check_audio, harmonic_score, harmonic_share, refine_f0, remove_blips
 from engine.f0.salience import grid_hz, magnitude_spectrogram, salience_map, to_analysis_rate
 from engine.f0.score import ScorePart, load_score
 from engine.f0.tracks import F0_HOP_S, F0Tracks
@@ -154,7 +154,10 @@ def track_voices_informed(samples: np.ndarray, sample_rate: int, n_voices: int, 
     sal = salience_map(mag, grid)
     written = align(parts, sal, grid, progress)
     report(progress, 0.7, "measuring each note")
-    return measure_notes(mag, written, names)
+    tracks = measure_notes(mag, written, names)
+    if not tracks.voiced.any():
+        raise MotetError("audio: no singing voice found (nothing sounds at the score's pitches)")
+    return tracks
 
 
 def pitch_evidence(mag: np.ndarray, centre_hz: np.ndarray, span_cents: float = 50.0) -> np.ndarray:
@@ -312,7 +315,8 @@ def measure_notes(mag: np.ndarray, written: np.ndarray, names: list[str]) -> F0T
     for v in range(len(names)):
         f0[v] = follow_note_pitch(mag, centre[v], written[v])
     f0 = refine_f0(mag, f0, voiced & (f0 > 0), span_cents=12.0, step_cents=1.0)
-    voiced = remove_blips(voiced & audible(mag, f0, voiced), 3)
+    voiced = voiced & audible(mag, f0, voiced)
+    voiced = remove_blips(voiced & (harmonic_share(mag, f0, voiced) >= HARMONIC_SHARE)[None, :], 3)
     times = np.arange(mag.shape[0]) * F0_HOP_S
     return F0Tracks(times, np.where(voiced, f0, 0.0), voiced, names)
 

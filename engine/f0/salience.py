@@ -112,6 +112,7 @@ class Candidates:
     strength: np.ndarray
     floor: np.ndarray
     kind: str = "harmonic"  # which salience: "harmonic" (summation) or "learned"
+    probability: np.ndarray | None = None  # [T, K] the learned probability of each candidate (learned kind)
 
 
 def _refine_peak(sal: np.ndarray, idx: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -187,6 +188,5 @@ def candidates(x: np.ndarray, n_candidates: int = 8, fmin: float = 60.0, fmax: f
     strength = np.where(strength > 0, strength * prob ** LEARNED_WEIGHT, 0.0)
     order = np.argsort(-strength, axis=1)[:, :n_candidates]
     t = np.arange(sal.shape[0])[:, None]
-    f0, strength = f0[t, order], strength[t, order]
-    kind = "learned"
-    return Candidates(frame_times(len(x)), f0, strength, np.median(sal, axis=1), kind)
+    f0, strength, prob = f0[t, order], strength[t, order], prob[t, order]
+    return Candidates(frame_times(len(x)), f0, strength, np.median(sal, axis=1), "learned", prob)

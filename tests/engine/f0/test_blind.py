@@ -48,3 +48,9 @@ def test_silence_and_tiny_input_are_clear_errors():
         track_voices(np.zeros(32000, np.float32), 16000, 4)
     with pytest.raises(MotetError, match="too short"):
         track_voices(np.ones(100, np.float32), 16000, 4)
+
+
+def test_noise_is_not_a_choir():
+    noise = (0.1 * np.random.default_rng(0).standard_normal(3 * 16000)).astype(np.float32)
+    with pytest.raises(MotetError, match="no singing voice"):
+        track_voices(noise, 16000, 4)

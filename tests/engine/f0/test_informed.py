@@ -64,3 +64,21 @@ def test_dtw_follows_a_tempo_change():
     path = dtw_path(cost)
     assert cost[path[:, 0], path[:, 1]].sum() == 0
     assert tuple(path[0]) == (0, 0) and tuple(path[-1]) == (len(score) - 1, len(rec) - 1)
+
+
+def test_musicxml_parts_and_tempo_are_read(tmp_path):
+    import music21
+
+    score = music21.stream.Score()
+    for name, pitches in (("Bass", ["C3", "D3"]), ("Soprano", ["C5", "D5"])):
+        part = music21.stream.Part()
+        part.partName = name
+        part.append(music21.tempo.MetronomeMark(number=120))
+        for p in pitches:
+            part.append(music21.note.Note(p, quarterLength=1))
+        score.insert(0, part)
+    path = tmp_path / "duet.musicxml"
+    score.write("musicxml", str(path))
+    parts = load_score(path)
+    assert [p.name for p in parts] == ["Soprano", "Bass"]  # highest first
+    assert np.allclose(parts[0].notes, [[0.0, 0.5, 72], [0.5, 1.0, 74]])  # 120 bpm: a quarter is 0.5 s
