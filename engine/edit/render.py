@@ -269,8 +269,8 @@ class VoiceRenderer:
             idx = k + (np.arange(n) * K)[:, None]
             src = bins[None, :] - shift_k.reshape(-1)[idx]
             off = src - harm.reshape(-1)[k] * f  # offset from the source harmonic
-            half = 0.5 * f  # stay inside the source region (one wrap suffices for ratios up to 2)
-            src = np.rint(src + np.where(off > half, -f, np.where(off < -half, f, 0))).astype(np.int64)
+            half = 0.5 * f  # outside the source region (ratio > 1): repeat its edge, the valley between harmonics
+            src = np.rint(src - off + np.clip(off, -half, half)).astype(np.int64)
             valid = (src >= 0) & (src < F)
             np.clip(src, 0, F - 1, out=src)
             flat = src + (rows * F)[:, None]
