@@ -115,3 +115,10 @@ def test_chunks_from_the_playhead_come_first_and_cover_the_voice(renderer, tenor
         covered[start:start + len(samples)] += 1
     assert np.all(covered == 1)
     assert np.max(np.abs(out - renderer.render(edits))) < 1e-5
+
+
+def test_large_pitch_shift_of_a_clean_voice_adds_no_spurious_partials():
+    v = synth_voice(2.0, 16000, 200.0, hnr_db=60.0, seed=5)
+    for cents in (300, 700, -500):
+        out = render_voice(v.samples, 16000, v.theta, VoiceEdits().add("pitch", cents))
+        assert measure.voice_hnr_db(out, 16000, 200.0 * 2 ** (cents / 1200)) > 25  # wrapping lobes gave 11 dB
