@@ -27,13 +27,17 @@ from engine.jobs import Progress, report, sub_progress
 
 
 def theme_recurrence(piece: Piece, theme: Piece, skip_bars: int = 0) -> float:
-    """Share of bars from ``skip_bars`` on that lie in an occurrence of ``theme``'s melody."""
+    """Share of bars from ``skip_bars`` on that lie in an occurrence of ``theme``'s melody, for the bar phase
+    (0..3 beats) that finds the most: the anchor's themes are not always cut on POP909's downbeats."""
     bars = max(piece.bars, 1)
-    covered = np.zeros(bars, bool)
-    for a, b in find_occurrences(piece, theme):
-        covered[int(round(a / 4)):int(round(b / 4))] = True
-    rest = covered[skip_bars:]
-    return float(rest.mean()) if len(rest) else 0.0
+    best = 0.0
+    for phase in range(4):
+        covered = np.zeros(bars + 1, bool)
+        for a, b in find_occurrences(piece, theme, phase_beats=float(phase)):
+            covered[int(np.floor(a / 4)):int(np.ceil(b / 4))] = True
+        rest = covered[skip_bars:bars]
+        best = max(best, float(rest.mean()) if len(rest) else 0.0)
+    return best
 
 
 def similarity_curve(piece: Piece, theme: Piece) -> np.ndarray:

@@ -218,9 +218,14 @@ def prepare_theme(theme_notes) -> Piece:
     first_bar = math.floor(min(n.start_beat for n in theme.notes) / 4 + 1e-6)
     if first_bar > 0:
         theme = theme.shifted(-first_bar * 4.0)
-    if theme.bars > MAX_THEME_BARS:
-        raise MotetError(f"theme: {theme.bars} bars; a theme has 1 to {MAX_THEME_BARS} bars")
-    return Piece(theme.notes, theme.tempo_bpm, 4)
+    # the theme's bars are those where its notes start; notes ringing on are cut at its end
+    bars = math.floor(max(n.start_beat for n in theme.notes) / 4 + 1e-6) + 1
+    if bars > MAX_THEME_BARS:
+        raise MotetError(f"theme: {bars} bars; a theme has 1 to {MAX_THEME_BARS} bars")
+    end = bars * 4.0
+    notes = [Note(n.pitch, n.start_beat, max(0.25, min(n.duration_beats, end - n.start_beat)), n.velocity, n.role)
+             for n in theme.notes]
+    return Piece(notes, theme.tempo_bpm, 4)
 
 
 def generate_piece(theme_notes, bars: int = 32, tempo: float | None = None, temperature: float = 1.0,
@@ -275,5 +280,8 @@ def generate_piece(theme_notes, bars: int = 32, tempo: float | None = None, temp
             logits, hidden = decoder([t], [d], [grammar.theme_pos(t)], [grammar.bar_pos(t)])
     report(progress, 1.0, "done")
     piece = tk.decode(tk.from_compound(out, out_dv), tempo_bpm=tempo)
+    end = bars * 4.0  # notes ring no further than the last bar line
+    piece.notes = [Note(n.pitch, n.start_beat, min(n.duration_beats, end - n.start_beat), n.velocity, n.role)
+                   for n in piece.notes]
     piece.tempo_bpm = tempo
     return piece
