@@ -12,7 +12,7 @@ import numpy as np
 from engine.jobs import sub_progress
 
 PLAY_RATE = 44100
-REFINE_STEPS = 60  # "refine" quality: steps of unsupervised adaptation to the recording
+REFINE_STEPS = 100  # "refine" quality: steps of unsupervised adaptation to the recording
 
 
 def thetas_from_arrays(names, f0_hz, voiced, hop_s, theta: dict):
