@@ -22,7 +22,6 @@ from engine.jobs import report
 ALIGN_HOP = 4  # alignment works on 64 ms frames (4 F0 frames)
 MAX_ALIGN_FRAMES = 4000  # longer recordings are aligned on coarser frames
 OPEN_END_S = 5.0  # the recording may hold up to this much (s) before the score's start and after its end
-BOUNDARY_FRAMES = 12  # a note boundary may move +-12 frames (192 ms) to where the salience changes
 
 
 ALIGN_MIDI = np.arange(36, 97)  # C2..C7: the pitches the alignment features describe
@@ -160,55 +159,10 @@ def track_voices_informed(samples: np.ndarray, sample_rate: int, n_voices: int, 
     return tracks
 
 
-def pitch_evidence(mag: np.ndarray, centre_hz: np.ndarray, span_cents: float = 50.0) -> np.ndarray:
-    """[T] harmonic salience of the best F0 within +-span_cents of ``centre_hz`` ([T], 0 = none) per frame."""
-    idx = np.nonzero(centre_hz > 0)[0]
-    out = np.zeros(len(centre_hz))
-    if idx.size:
-        out[idx] = harmonic_score(mag[idx], centre_hz[idx], span_cents)
-    return out
-
-
-def refine_boundaries(mag: np.ndarray, written: np.ndarray, drift: np.ndarray) -> np.ndarray:
-    """Move each note boundary of each voice (written: [V, T] MIDI, 0 = rest) by up to :data:`BOUNDARY_FRAMES`
-    to where the evidence for the note before gives way to the evidence for the note after (a rest's evidence is
-    a fixed share of the voice's median salience). drift: [V, T] cents. Returns the new [V, T]."""
-    out = written.copy()
-    n_frames = written.shape[1]
-    w = BOUNDARY_FRAMES
-    for v in range(written.shape[0]):
-        row = written[v]
-        change = np.nonzero(np.diff(row) != 0)[0] + 1  # first frame of each new run
-        if change.size == 0:
-            continue
-        hz = np.where(row > 0, 440.0 * 2 ** ((row - 69) / 12 + drift[v] / 1200), 0.0)
-        own = pitch_evidence(mag, hz)
-        rest_level = 0.3 * np.median(own[row > 0]) if (row > 0).any() else 0.0
-        for b in change:
-            lo, hi = max(1, b - w), min(n_frames - 1, b + w)
-            if hi - lo < 2:
-                continue
-            before, after = row[b - 1], row[b]
-            span = np.arange(lo, hi)
-            hz_b = np.full(len(span), 440.0 * 2 ** ((before - 69) / 12) if before > 0 else 0.0) * 2 ** (drift[v, span] / 1200)
-            hz_a = np.full(len(span), 440.0 * 2 ** ((after - 69) / 12) if after > 0 else 0.0) * 2 ** (drift[v, span] / 1200)
-            ev_b = pitch_evidence(mag[span], hz_b) if before > 0 else np.full(len(span), rest_level)
-            ev_a = pitch_evidence(mag[span], hz_a) if after > 0 else np.full(len(span), rest_level)
-            # boundary at span[k]: frames before it belong to 'before'
-            gain = np.concatenate([[0.0], np.cumsum(ev_b - ev_a)])  # [len(span) + 1]
-            k = int(gain.argmax())
-            new_b = lo + k
-            if new_b < b:
-                out[v, new_b:b] = after
-            elif new_b > b:
-                out[v, b:new_b] = before
-    return out
-
-
 SEARCH_CENTS = 150.0  # how far a sung pitch may stray from its written pitch (scoops, glides, flat singing)
 SEARCH_STEP = 10.0
-PRIOR_CENTS = 120.0 # a Gaussian prior of this width pulls the track towards the written pitch
-MOVE_COST = 0.15 # cost per 100 cents of movement between frames of one note (relative to a typical salience)
+PRIOR_CENTS = 120.0  # a Gaussian prior of this width pulls the track towards the written pitch
+MOVE_COST = 0.15  # cost per 100 cents of movement between frames of one note (relative to a typical salience)
 
 
 def follow_note_pitch(mag: np.ndarray, centre_hz: np.ndarray, written: np.ndarray) -> np.ndarray:
@@ -298,8 +252,9 @@ def measure_notes(mag: np.ndarray, written: np.ndarray, names: list[str]) -> F0T
     """F0 of every voice near its aligned written pitch. mag: [T, K] spectrogram; written: [V, T] MIDI (0 = rest).
 
     First each voice's drift from the written tuning is measured (a search +-100 cents around the written pitch,
-    smoothed over 4 s); note boundaries then move to where the evidence changes; finally each frame's F0 is the
-    best within +-80 cents of the drift-corrected written pitch."""
+    smoothed over 4 s); note boundaries then move to where the evidence changes (:func:`slacken`); each voice's F0
+    is then followed within +-SEARCH_CENTS of its drift-corrected written pitch (:func:`follow_note_pitch`),
+    refined to a cent, and unvoiced where it does not sound (:func:`audible`, :func:`harmonic_share`)."""
     voiced = written > 0
     nominal = np.where(voiced, 440.0 * 2 ** ((written - 69) / 12), 0.0)
     first = refine_f0(mag, nominal, voiced, span_cents=100.0, step_cents=4.0)

@@ -1,11 +1,10 @@
-"""Multi-F0 salience of a mixture: harmonic summation on a log-frequency grid, and F0 candidates per frame
-found by iterative estimation and cancellation.
+"""Multi-F0 salience of a mixture on a log-frequency grid, and F0 candidates per frame.
 
 Harmonic summation after Klapuri, "Multiple fundamental frequency estimation by summing harmonic amplitudes"
 (ISMIR 2006): the salience of a candidate F0 is a weighted sum of the (compressed) spectral magnitudes at its
-harmonics. Candidates are then picked one by one and the partials of each picked F0 are removed from the spectrum
-before the next pick ("estimate and cancel", Klapuri 2003), which suppresses the sub-octave ghosts that plain
-peak picking of a summed salience produces in a chord.
+harmonics, here weighted by the magnitude at the fundamental itself (sub-octave ghosts have none). When the
+learned salience is shipped (:mod:`engine.f0.salience_model`), it judges the strongest peaks and damps ghosts and
+overtones; the candidates are the strongest peaks after that.
 """
 from __future__ import annotations
 
@@ -161,7 +160,7 @@ def candidates(x: np.ndarray, n_candidates: int = 8, fmin: float = 60.0, fmax: f
     """F0 candidates per frame of the analysis-rate mono signal ``x`` ([samples]): the strongest peaks of the
     learned salience (:mod:`engine.f0.salience_model`) when its weights are shipped and ``learned``, else of the
     harmonic-summation salience. Returns :class:`Candidates` ([T, K] each)."""
-    from engine.jobs import report, sub_progress
+    from engine.jobs import report
 
     report(progress, 0.0, "pitch salience")
     mag = magnitude_spectrogram(x)
