@@ -2,6 +2,7 @@
 tracking it), and the vocal-tract filter in torchlpc against a naive per-sample loop."""
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -68,14 +69,15 @@ def bench(seconds: float = 180.0, rate: int = 44100, device=None, threads: int |
     separate(audio[: rate * 10], rate, 4, f0=f0, model=model, device=device)  # warm-up (kernels, caches)
     if str(device).startswith("cuda"):
         torch.cuda.synchronize()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     sep = separate(audio, rate, 4, f0=f0, model=model, device=device)
     if str(device).startswith("cuda"):
         torch.cuda.synchronize()
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     result = {"audio_s": round(len(audio) / rate, 2), "rate": rate, "voices": 4, "device": str(device),
               "hardware": torch.cuda.get_device_name(device) if str(device).startswith("cuda") else "cpu",
               "torch_threads": torch.get_num_threads(), "separate_s": round(wall, 3),
+              "separate_cpu_s": round(cpu, 3), "load_average_1min": round(os.getloadavg()[0], 2),
               "realtime_factor": round(len(audio) / rate / wall, 1),
               "stems_sum_error": float(np.abs(sep.stems.sum(0)[0] - audio).max())}
     if track_f0:
