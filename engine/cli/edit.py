@@ -77,9 +77,9 @@ def _run_edit(args) -> int:
 
 def _add_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object (last line)")
-    p.add_argument("--set", choices=["synthetic", "corpus", "csd", "all"], default="all",
+    p.add_argument("--set", choices=["synthetic", "corpus", "csd", "all", "none"], default="all",
                    help="sung-vowel test voices, engine.corpus chorale stems, CSD close-mic singers as stand-in "
-                        "stems, or all three (default)")
+                        "stems, all three (default), or none (only --dir)")
     p.add_argument("--dir", help="also evaluate the stems of this separation folder")
     p.add_argument("--csd-seconds", type=float, default=20.0, help="length of the CSD excerpt per voice")
 
@@ -89,7 +89,9 @@ def _run_eval(args) -> int:
 
     from engine.edit.evaluation import evaluate
 
-    sets = ("synthetic", "corpus", "csd") if args.set == "all" else (args.set,)
+    sets = {"all": ("synthetic", "corpus", "csd"), "none": ()}.get(args.set, (args.set,))
+    if not sets and not args.dir:
+        raise MotetError("--set none: give --dir DIR (a separation folder) to evaluate")
     if not 2.0 <= args.csd_seconds <= 100.0:
         raise MotetError(f"--csd-seconds {args.csd_seconds:g}: must be between 2 and 100")
 
