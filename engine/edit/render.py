@@ -6,8 +6,9 @@ Per frame (see :mod:`engine.edit.analysis`):
    the noise power under the harmonics is interpolated from between them. Harmonic energy is scaled by ``g_h`` and
    noise by ``g_n = g_h · 10^(ΔdB/20)`` with the frame's energy kept, so HNR moves by exactly -ΔdB. Extra noise
    under the harmonics is drawn from a fixed table of random phases (deterministic per frame).
-2. **Pitch** — the excitation is whitened by the stem's envelope and every harmonic region (±F0/2 around
-   ``k·F0``) is moved to ``k·F0·r`` by an integer number of bins, with the phase of harmonic ``k`` advanced by
+2. **Pitch** — the excitation is whitened by the stem's envelope and the harmonic lobes of every region (±F0/2
+   around ``k·F0``) are moved to ``k·F0·r`` by an integer number of bins (what lies between the lobes — breath
+   noise, leakage of other voices — stays in place), with the phase of harmonic ``k`` advanced by
    ``k·Φ(t)``, ``Φ`` the accumulated frequency offset — the "phase-locked region shifting" of Laroche & Dolson
    (1999, "New phase-vocoder techniques for real-time pitch shifting, chorusing, harmonizing and other exotic
    audio modifications", JAES 47(11)). No resampling and no time stretch, so the ratio can change every frame
@@ -284,7 +285,11 @@ class VoiceRenderer:
             np.clip(src, 0, F - 1, out=src)
             flat = src + (rows * F)[:, None]
             gain = np.exp(log_target[rows] - a.log_env.reshape(-1)[flat]) * valid
-            out[rows] = spec.reshape(-1)[flat] * gain * rot_k.reshape(-1)[idx]
+            # only the harmonic lobes move; what lies between them (breath noise, other voices' leakage in a
+            # separated stem) stays where it is, with the timbre edits applied
+            lobes = a.comb.reshape(-1)[flat]
+            stay = spec[rows] * (1 - a.comb[rows]) * np.exp(log_target[rows] - a.log_model[rows])
+            out[rows] = spec.reshape(-1)[flat] * (lobes * gain) * rot_k.reshape(-1)[idx] + stay
         frames = scipy.fft.irfft(out, n=g.n_fft, axis=1).astype(np.float32, copy=False)
         return frames * g.window
 
