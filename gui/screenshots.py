@@ -60,13 +60,17 @@ def main(out_dir: str = "docs/screenshots") -> int:
 
     choir = window.choir
     if capability("separation").ok:
-        choir.separate(4, "fast", "")
+        score = DEMO.with_suffix(".mid")
+        if score.is_file():  # the score of the demo guides its F0 (Score… button)
+            choir.page.set_score(str(score))
+        choir.separate(4, "fast", choir.page.score_path)
         wait(app, window)
         if choir.names:
             alto = choir.names.index("alto") if "alto" in choir.names else 1
             choir.page.strips[alto].solo.setChecked(True)
             choir.page.strips[alto].sliders["pitch_st"].setValue(300)
             choir.page.view.set_selection(9.0, 12.5)
+            choir.page.view.selection_finished.emit(9.0, 12.5)
             choir.page.loop.setChecked(True)
             window.transport.seek(10.0)
             wait(app, window)

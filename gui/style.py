@@ -64,4 +64,6 @@ def apply_look(app: QApplication, look: Look) -> None:
     for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):
         pal.setColor(QPalette.Disabled, role, disabled_text)
     app.setPalette(pal)
+    app.setStyleSheet(f"QToolButton:checked {{ background-color: {look.highlight}; color: #ffffff; "
+                      f"border: 1px solid {look.highlight}; border-radius: 3px; }}")
     pg.setConfigOptions(background=look.plot_bg, foreground=look.plot_fg, antialias=True)
