@@ -17,6 +17,39 @@ import time
 from pathlib import Path
 
 
+class SilentDevice:
+    """A sound card stand-in: the player's callback runs only when ``pull`` asks for audio."""
+
+    def __init__(self):
+        self.stream = None
+
+    def __call__(self):
+        from engine.playback import Player
+
+        return Player(sample_rate=44100, block_size=512, channels=2, stream_factory=self._open)
+
+    def _open(self, samplerate, blocksize, channels, dtype, callback):
+        import numpy as np
+
+        class Stream:
+            def start(self):
+                pass
+
+            def stop(self):
+                pass
+
+            def close(self):
+                pass
+
+            def pull(self, seconds):
+                block = np.zeros((blocksize, channels), dtype=np.float32)
+                for _ in range(int(seconds * samplerate / blocksize) + 1):
+                    callback(block, blocksize, None, None)
+
+        self.stream = Stream()
+        return self.stream
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gui.latency")
     parser.add_argument("--device", default=None)
@@ -26,11 +59,9 @@ def main(argv=None) -> int:
     from engine.worker import Worker
     from gui.app import make_app
     from gui.main_window import DEMO, MainWindow
-    from tests.gui.fakes import FakeAudio
-
     app = make_app()
     tmp = Path(tempfile.mkdtemp())
-    sound = FakeAudio()
+    sound = SilentDevice()
     window = MainWindow(worker=Worker(args.device), player_factory=sound,
                         settings=QSettings(str(tmp / "s.ini"), QSettings.IniFormat), state_dir=tmp / "state")
     window.confirm_close = False
