@@ -50,3 +50,32 @@ def test_demo_separate_solo_alto_move_pitch(qtbot, window, audio_fake, demo_10s)
     measured = median_f0_ratio_cents(choir.stems[1][seg], choir.rendered[1][seg], 44100)
     assert abs(measured - semis * 100) < 25, (measured, semis)
     window.grab().save("/tmp/motet-demo-voices.png")
+
+
+def test_redraw_f0_then_reseparate_the_region(qtbot, window, demo_10s):
+    import numpy as np
+
+    window.open_path(demo_10s)
+    wait_idle(qtbot, window)
+    choir = window.choir
+    choir.separate(4, "fast", "")
+    wait_idle(qtbot, window, 240000)
+    before = choir.stems.copy()
+    choir.set_focus(3)
+    t = np.linspace(4.0, 6.0, 30)
+    choir.redraw_f0(3, t, np.full_like(t, 45.0))  # the bass on A2 from 4 to 6 s
+    choir.page.view.set_selection(4.0, 6.0)
+    choir.page.view.selection_finished.emit(4.0, 6.0)
+    assert choir.page.reseparate.isEnabled()
+    qtbot.mouseClick(choir.page.reseparate, Qt.LeftButton)
+    wait_idle(qtbot, window, 240000)
+    assert not window.errors, window.errors
+    after = choir.stems
+    sr = 44100
+    assert np.array_equal(after[:, :int(3.9 * sr)], before[:, :int(3.9 * sr)])  # outside: untouched
+    assert np.array_equal(after[:, int(6.1 * sr):], before[:, int(6.1 * sr):])
+    assert not np.allclose(after[3, int(4.2 * sr):int(5.8 * sr)], before[3, int(4.2 * sr):int(5.8 * sr)])
+    mix = choir.audio.samples.mean(axis=0)
+    assert np.abs(after.sum(axis=0) - mix).max() < 1e-3  # still adds up to the recording
+    window.undo_action.trigger()
+    assert np.array_equal(choir.stems, before)
