@@ -17,6 +17,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--model", choices=["conditioned", "baseline"], default="conditioned",
                    help="theme-conditioned transformer (default) or the unconditioned baseline")
+    p.add_argument("--theme-return-bars", type=int, default=4,
+                   help="open a theme region after this many bars without the theme (0: the model decides)")
+    p.add_argument("--copy-weight", type=float, default=0.8,
+                   help="theme pointer switch inside theme regions, 0..1 (0: the network alone)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"\r[{fraction * 100:5.1f}%] {stage}   ", end="", file=sys.stderr, flush=True)
 
     piece = generate_piece(theme, bars=args.bars, tempo=args.tempo, temperature=args.temperature,
-                           top_p=args.top_p, seed=args.seed, model=args.model, progress=progress)
+                           top_p=args.top_p, seed=args.seed, model=args.model, progress=progress,
+                           theme_return_bars=args.theme_return_bars or None, copy_weight=args.copy_weight)
     print("", file=sys.stderr)
     write_piece(piece, args.output)
     regions = ", ".join(f"{r.start_beat / 4:g}-{r.end_beat / 4:g}" for r in piece.theme_regions)

@@ -56,7 +56,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     from engine.datasets import assets_dir
     from engine.generation.dataset import build_dataset
-    from engine.generation.training import train
+    from engine.generation.training import train, write_card
 
     data = Path(args.data)
     if not data.exists():
@@ -73,6 +73,7 @@ def run_train(args: argparse.Namespace) -> int:
                              max_minutes=args.minutes, batch_size=args.batch_size, length=args.length, lr=args.lr,
                              seed=args.seed, device=args.device,
                              log=lambda s, n=name: print(n, s, file=sys.stderr, flush=True))
+        write_card(out_dir / f"{name}.pt", metas[model], "motet " + " ".join(sys.argv[1:]))
     print(json.dumps(metas))
     return 0
 
@@ -84,6 +85,9 @@ def add_eval_generation(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--top-p", type=float, default=0.9)
     p.add_argument("--limit", type=int, default=None, help="only the first N test themes")
+    p.add_argument("--theme-return-bars", type=int, default=None,
+                   help="open a theme region after this many bars without the theme (0: the model decides)")
+    p.add_argument("--copy-weight", type=float, default=None, help="theme pointer switch (0: model only)")
 
 
 def run_eval_generation(args: argparse.Namespace) -> int:
@@ -93,7 +97,8 @@ def run_eval_generation(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(1)
     result = evaluate_generation(seeds=args.seeds, bars=args.bars, temperature=args.temperature, top_p=args.top_p,
-                                 limit=args.limit, progress=_progress)
+                                 limit=args.limit, progress=_progress, theme_return_bars=args.theme_return_bars,
+                                 copy_weight=args.copy_weight)
     _print_json(result, args.json)
     return 0
 

@@ -96,11 +96,15 @@ def test_themes() -> list[tuple[int, Piece, float]]:
 
 
 def evaluate_generation(seeds: int = 3, bars: int = 32, temperature: float = 1.0, top_p: float = 0.9,
-                        limit: int | None = None, progress: Progress | None = None) -> dict:
+                        limit: int | None = None, progress: Progress | None = None,
+                        theme_return_bars: int | None = None, copy_weight: float | None = None) -> dict:
     """Recurrence, similarity curve, pitch-class and grooving similarity for conditioned, baseline and real."""
     import time
 
-    from engine.generation.sampling import generate_piece, prepare_theme
+    from engine.generation.sampling import COPY_WEIGHT, THEME_RETURN_BARS, generate_piece, prepare_theme
+
+    theme_return_bars = THEME_RETURN_BARS if theme_return_bars is None else (theme_return_bars or None)
+    copy_weight = COPY_WEIGHT if copy_weight is None else copy_weight
 
     themes = test_themes()[:limit]
     rows = {"conditioned": [], "baseline": [], "real": []}
@@ -123,7 +127,8 @@ def evaluate_generation(seeds: int = 3, bars: int = 32, temperature: float = 1.0
                 report(progress, done / jobs, f"song {number} {model} seed {seed}")
                 t0 = time.perf_counter()
                 piece = generate_piece(theme, bars=bars, tempo=tempo, temperature=temperature, top_p=top_p,
-                                       seed=seed, model=model)
+                                       seed=seed, model=model, theme_return_bars=theme_return_bars,
+                                       copy_weight=copy_weight)
                 gen_time[model] += time.perf_counter() - t0
                 rows[model].append({"song": number, "seed": seed,
                                     "recurrence": theme_recurrence(piece, theme, skip_bars=tb),
@@ -149,6 +154,7 @@ def evaluate_generation(seeds: int = 3, bars: int = 32, temperature: float = 1.0
         "met_grooving_ge_baseline": c["grooving"] >= b["grooving"],
     }
     return {"themes": len(themes), "seeds": seeds, "bars": bars, "temperature": temperature, "top_p": top_p,
+            "theme_return_bars": theme_return_bars, "copy_weight": copy_weight,
             "conditioned": c, "baseline": b, "real": r, "targets": targets,
             "seconds_per_piece": {m: round(t / max(1, len(themes) * seeds), 2) for m, t in gen_time.items()}}
 

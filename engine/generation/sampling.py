@@ -25,6 +25,8 @@ from engine.jobs import Progress, report
 MODEL_FILES = {"conditioned": "theme_transformer.pt", "baseline": "baseline.pt"}
 MAX_TOKENS_PER_BAR = 120
 MAX_THEME_BARS = 8
+THEME_RETURN_BARS = 4  # bars the theme may stay away before a region is opened
+COPY_WEIGHT = 0.8  # the theme pointer's switch inside theme regions (conditioned model only)
 _MODELS: dict[str, ThemeTransformer] = {}
 
 
@@ -60,8 +62,10 @@ _DURVEL = slice(tk.DURVEL0, tk.VOCAB)
 class Grammar:
     """State of the token language while sampling; :meth:`allowed` gives the bool [vocab] mask of legal tokens."""
 
-    def __init__(self, bars: int):
+    def __init__(self, bars: int, theme_return_bars: int | None = None):
         self.bars = bars
+        self.theme_return_bars = theme_return_bars
+        self.last_theme_bar = 0  # bar where the last theme region ended (or began)
         self.bar_lines = 0  # BAR tokens so far
         self.last = tk.BOS
         self.pos = -1
@@ -92,6 +96,10 @@ class Grammar:
                 m[tk.THEME_END] = True
             if last != tk.THEME_START and not self.in_theme:
                 m[tk.THEME_START] = True
+                due = self.theme_return_bars is not None and \
+                    self.bar - self.last_theme_bar >= self.theme_return_bars and self.bar < self.bars - 1
+                if due:  # the theme has been away long enough: it returns at this bar line
+                    return _mask([tk.THEME_START])
             return m
         if tk.POS0 <= last < tk.MEL0:
             return self.after_pos
@@ -116,6 +124,7 @@ class Grammar:
             self.region_bar = self.bar
         elif t == tk.THEME_END:
             self.in_theme = False
+            self.last_theme_bar = self.bar
         elif tk.POS0 <= t < tk.MEL0:
             self.pos = t - tk.POS0
         elif t == tk.EOS:
@@ -188,20 +197,55 @@ class CachedDecoder:
         return m.head(h), h
 
 
-def _sample(logits: torch.Tensor, allowed: torch.Tensor, temperature: float, top_p: float,
-            gen: torch.Generator) -> int:
+def _distribution(logits: torch.Tensor, allowed: torch.Tensor, temperature: float, top_p: float) -> torch.Tensor:
+    """Probabilities [vocab] over the allowed tokens, tempered and cut to the top-p nucleus."""
     logits = logits.masked_fill(~allowed, float("-inf"))
-    if temperature <= 0:
-        return int(logits.argmax())
     probs = torch.softmax(logits / temperature, -1)
     if top_p < 1.0:
         sp, si = probs.sort(descending=True)
         keep = sp.cumsum(-1) - sp < top_p
         keep[0] = True
-        sp = sp * keep
-        choice = int(torch.multinomial(sp / sp.sum(), 1, generator=gen))
-        return int(si[choice])
+        probs = torch.zeros_like(probs).scatter_(0, si, sp * keep)
+    return probs / probs.sum()
+
+
+def _sample(logits: torch.Tensor, allowed: torch.Tensor, temperature: float, top_p: float,
+            gen: torch.Generator, copy: int | None = None, copy_weight: float = 0.0) -> int:
+    """One token from the model's distribution, mixed with a point mass on ``copy`` (weight ``copy_weight``)."""
+    probs = _distribution(logits, allowed, temperature, top_p)
+    if copy is not None and copy_weight > 0 and bool(allowed[copy]):
+        probs = (1 - copy_weight) * probs
+        probs[copy] += copy_weight
     return int(torch.multinomial(probs, 1, generator=gen))
+
+
+class ThemePointer:
+    """Where the piece stands in the theme while inside a theme region: the theme's next token and its
+    duration-velocity class, aligned by theme position (sixteenths since the region's start).
+
+    A copy distribution for a pointer-generator mix (See et al. 2017) with a fixed switch ``copy_weight``:
+    inside theme regions the sampler draws from (1 - w) p_model + w p_copy. Outside regions it does nothing.
+    """
+
+    def __init__(self, theme: tk.Encoded):
+        compound, durvel = tk.to_compound(theme)
+        self.tokens = [int(t) for t in compound.tokens]
+        self.durvel = [int(d) for d in durvel]
+        self.pos = [int(p) for p in compound.theme_pos]
+
+    def target(self, last_token: int, last_theme_pos: int) -> tuple[int, int] | None:
+        """(token, durvel) the theme has after ``last_token`` at ``last_theme_pos``, or None past its end."""
+        if last_theme_pos <= 0:
+            return None
+        if last_token == tk.THEME_START:  # a region opens on a bar line: as after the theme's first BAR
+            last_token = tk.BAR
+        same = [i for i, (t, p) in enumerate(zip(self.tokens, self.pos)) if p == last_theme_pos and t == last_token]
+        if same:
+            i = same[0] + 1
+            # several notes may share a step: take the first one after those already written
+            return (self.tokens[i], self.durvel[i]) if i < len(self.tokens) else None
+        later = [i for i, p in enumerate(self.pos) if p > last_theme_pos and not tk.is_pitch(self.tokens[i])]
+        return (self.tokens[later[0]], self.durvel[later[0]]) if later else None
 
 
 def prepare_theme(theme_notes) -> Piece:
@@ -230,12 +274,16 @@ def prepare_theme(theme_notes) -> Piece:
 
 def generate_piece(theme_notes, bars: int = 32, tempo: float | None = None, temperature: float = 1.0,
                    top_p: float = 0.9, seed: int = 0, model: str = "conditioned",
-                   progress: Progress | None = None, network: ThemeTransformer | None = None) -> Piece:
+                   progress: Progress | None = None, network: ThemeTransformer | None = None,
+                   theme_return_bars: int | None = THEME_RETURN_BARS, copy_weight: float = COPY_WEIGHT) -> Piece:
     """A piano piece of ``bars`` bars that opens with the theme and develops it.
 
     theme_notes: a Piece or list of Notes (beats; melody/accompaniment roles); tempo: BPM (default: the theme's);
     temperature > 0; top_p in (0, 1]; model: ``conditioned`` or ``baseline``. Returns a Piece whose
     ``theme_regions`` are where the model placed the theme. Calls ``progress`` once per bar.
+    theme_return_bars: a theme region is opened at the next bar line once the theme has been away this many
+    bars (None: the model alone decides). copy_weight: the conditioned model's theme pointer switch (0: off);
+    the baseline has no theme memory, so no pointer.
     """
     theme = prepare_theme(theme_notes)
     tempo = check_tempo(tempo if tempo is not None else theme.tempo_bpm)
@@ -257,19 +305,25 @@ def generate_piece(theme_notes, bars: int = 32, tempo: float | None = None, temp
     theme_enc = tk.encode_theme(theme)
     decoder = CachedDecoder(net, theme_enc if net.config.conditioned else None,
                             max_len=len(enc.tokens) + bars * MAX_TOKENS_PER_BAR + 8)
-    grammar = Grammar(bars)
+    grammar = Grammar(bars, theme_return_bars)
     prompt, prompt_dv = tk.to_compound(enc)
     out, out_dv = [int(t) for t in prompt.tokens], [int(d) for d in prompt_dv]
     for t in out:  # the prompt sets the grammar's state
         grammar.push(t)
     all_durvel = torch.ones(tk.N_DURVEL, dtype=torch.bool)
+    pointer = ThemePointer(theme_enc) if net.config.conditioned and copy_weight > 0 else None
+    last_t, last_tp = out[-1], int(prompt.theme_pos[-1])
     with torch.inference_mode():
         logits, hidden = decoder(out, out_dv, [int(p) for p in prompt.theme_pos], [int(b) for b in prompt.bar_pos])
         while not grammar.done:
-            t = _sample(logits, grammar.allowed(), temperature, top_p, gen)
+            target = pointer.target(last_t, last_tp) if pointer is not None and grammar.in_theme else None
+            t = _sample(logits, grammar.allowed(), temperature, top_p, gen,
+                        target[0] if target else None, copy_weight)
             d = -1
             if tk.is_pitch(t):
-                d = _sample(net.durvel_logits(hidden, torch.tensor(t)), all_durvel, temperature, top_p, gen)
+                copy_d = target[1] if target and target[0] == t else None
+                d = _sample(net.durvel_logits(hidden, torch.tensor(t)), all_durvel, temperature, top_p, gen,
+                            copy_d, copy_weight)
             grammar.push(t)
             out.append(t)
             out_dv.append(d)
@@ -277,7 +331,8 @@ def generate_piece(theme_notes, bars: int = 32, tempo: float | None = None, temp
                 break
             if t == tk.BAR:
                 report(progress, grammar.bar / bars, f"bar {grammar.bar + 1}/{bars}")
-            logits, hidden = decoder([t], [d], [grammar.theme_pos(t)], [grammar.bar_pos(t)])
+            last_t, last_tp = t, grammar.theme_pos(t)
+            logits, hidden = decoder([t], [d], [last_tp], [grammar.bar_pos(t)])
     report(progress, 1.0, "done")
     piece = tk.decode(tk.from_compound(out, out_dv), tempo_bpm=tempo)
     end = bars * 4.0  # notes ring no further than the last bar line

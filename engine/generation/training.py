@@ -148,3 +148,30 @@ def train(data_path: str | Path, out_path: str | Path, conditioned: bool = True,
     save_model(model.cpu(), out_path, meta)
     log(f"saved {out_path}: {meta}")
     return meta
+
+
+def write_card(pt_path: str | Path, meta: dict, command: str, scores: str = "") -> Path:
+    """A model card beside the weights: data, licence, command, steps, wall time, hardware, scores."""
+    pt_path = Path(pt_path)
+    kind = "theme-conditioned transformer" if meta["conditioned"] else "unconditioned baseline transformer"
+    size_mb = pt_path.stat().st_size / 1e6 if pt_path.exists() else float("nan")
+    text = f"""# {pt_path.stem}: {kind}
+
+- Architecture: see `engine/generation/model.py` ({meta['parameters'] / 1e6:.2f} M parameters, stored as float16,
+  {size_mb:.1f} MB).
+- Data: POP909 (Wang et al., ISMIR 2020; MIT licence) MELODY + PIANO tracks of songs 1-863
+  ({meta['train_songs']} songs with 4/4 downbeats, {meta['train_examples']} song/theme pairs), themes and their
+  occurrences found by motet's theme finder; songs 864-873 validation; test songs 874-909 never used.
+- Command: `{command}`
+- Training: {meta['steps']} steps, batch {meta['batch_size']} x {meta['length']} tokens, AdamW lr {meta['lr']},
+  seed {meta['seed']}, wall time {meta['wall_time_s']:.0f} s on {meta['device']} (1 thread, shared 2-core machine).
+- Loss (next token + duration/velocity): train {meta['train_loss']}, validation {meta['val_loss']}.
+- Licence of the weights: MIT (as POP909).
+
+## Scores
+
+{scores or 'Run `motet eval generation --json`; figures in docs/generation.md.'}
+"""
+    card = pt_path.with_suffix(".md")
+    card.write_text(text)
+    return card
