@@ -260,8 +260,12 @@ class VoiceRenderer:
         log_target = log_target + level
 
         # 2. pitch: harmonic regions of the whitened excitation move to k * F0 * r, phase-locked
-        out = spec * np.exp(log_target - a.log_env)
-        rows = np.nonzero(voiced & (c["pitch"] != 0))[0]
+        shifted = voiced & (c["pitch"] != 0)
+        rows = np.nonzero(shifted)[0]
+        if len(rows) == len(shifted):
+            out = np.empty_like(spec)
+        else:
+            out = spec * np.exp(log_target - a.log_env)
         if len(rows):
             n = len(rows)
             f = a.f0_hz[rows].astype(np.float32)[:, None] / np.float32(g.bin_hz)  # F0 in bins
@@ -288,7 +292,11 @@ class VoiceRenderer:
             # only the harmonic lobes move; what lies between them (breath noise, other voices' leakage in a
             # separated stem) stays where it is, with the timbre edits applied
             lobes = a.comb.reshape(-1)[flat]
-            stay = spec[rows] * (1 - a.comb[rows]) * np.exp(log_target[rows] - a.log_model[rows])
+            if np.all(c["formant"][rows] == 1):  # target = model + level: what stays only takes the level
+                stay_gain = np.exp(np.broadcast_to(level, (len(shifted), level.shape[1]))[rows])
+            else:
+                stay_gain = np.exp(log_target[rows] - a.log_model[rows])
+            stay = spec[rows] * (1 - a.comb[rows]) * stay_gain
             out[rows] = spec.reshape(-1)[flat] * (lobes * gain) * rot_k.reshape(-1)[idx] + stay
         frames = scipy.fft.irfft(out, n=g.n_fft, axis=1).astype(np.float32, copy=False)
         return frames * g.window
