@@ -1,6 +1,3 @@
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import soundfile as sf
@@ -9,6 +6,8 @@ from engine.errors import MotetError
 from engine.generation.piano import render_additive, render_piano, soundfont_available
 from engine.generation.piece import ACCOMPANIMENT, MELODY, Note, Piece
 from engine.io.midi import write_piece
+
+from .test_generate_cli import _run
 
 NOTES = [Note(60, 0.0, 1.0, 100, MELODY), Note(64, 1.0, 1.0, 70, MELODY), Note(36, 0.0, 2.0, 90, ACCOMPANIMENT)]
 
@@ -47,8 +46,7 @@ def test_bad_render_arguments():
 def test_render_command_writes_a_wav(tmp_path):
     src, out = tmp_path / "p.mid", tmp_path / "p.wav"
     write_piece(Piece(NOTES, 120.0), src)
-    r = subprocess.run([sys.executable, "-m", "engine", "render", str(src), "-o", str(out), "--engine", "builtin",
-                        "--sample-rate", "22050"], capture_output=True, text=True)
+    r = _run("render", str(src), "-o", str(out), "--engine", "builtin", "--sample-rate", "22050")
     assert r.returncode == 0, r.stderr
     data, sr = sf.read(str(out))
     assert sr == 22050 and data.shape[1] == 2 and np.abs(data).max() > 0.01
@@ -62,6 +60,5 @@ def test_render_command_on_a_drum_only_file_fails_clearly(tmp_path):
     drums.notes.append(pretty_midi.Note(100, 36, 0.0, 0.5))
     pm.instruments.append(drums)
     pm.write(str(tmp_path / "d.mid"))
-    r = subprocess.run([sys.executable, "-m", "engine", "render", str(tmp_path / "d.mid"), "-o",
-                        str(tmp_path / "d.wav")], capture_output=True, text=True)
+    r = _run("render", str(tmp_path / "d.mid"), "-o", str(tmp_path / "d.wav"))
     assert r.returncode == 2 and "only drum notes" in r.stderr

@@ -1,6 +1,3 @@
-import subprocess
-import sys
-
 import pytest
 
 from engine.errors import MotetError
@@ -8,6 +5,8 @@ from engine.generation.piece import Piece
 from engine.generation.theme import analyse_theme, find_occurrences
 from engine.generation.theme_evaluation import beat_f1
 from engine.io.midi import write_piece
+
+from .test_generate_cli import _run
 
 
 def test_finds_transposed_and_varied_occurrences(song_with_theme):
@@ -47,8 +46,7 @@ def test_theme_command_writes_theme_and_occurrences(tmp_path, song_with_theme):
     piece, truth = song_with_theme
     src, out, csv = tmp_path / "piece.mid", tmp_path / "theme.mid", tmp_path / "occ.csv"
     write_piece(piece, src)
-    r = subprocess.run([sys.executable, "-m", "engine", "theme", str(src), "-o", str(out), "--occurrences", str(csv)],
-                       capture_output=True, text=True)
+    r = _run("theme", str(src), "-o", str(out), "--occurrences", str(csv))
     assert r.returncode == 0, r.stderr
     lines = csv.read_text().split()
     assert lines[0] == "start_beat,end_beat"
