@@ -82,6 +82,9 @@ def _add_eval(p: argparse.ArgumentParser) -> None:
                         "stems, all three (default), or none (only --dir)")
     p.add_argument("--dir", help="also evaluate the stems of this separation folder")
     p.add_argument("--csd-seconds", type=float, default=20.0, help="length of the CSD excerpt per voice")
+    p.add_argument("--envelope", choices=["stem", "theta"], default="stem",
+                   help="ablation: whiten by the stem's own envelope (default) or by θ's LSF envelope (needs --dir "
+                        "and --set none)")
 
 
 def _run_eval(args) -> int:
@@ -98,7 +101,9 @@ def _run_eval(args) -> int:
     def progress(fraction: float, stage: str) -> None:
         print(f"{stage} ({100 * fraction:.0f}%)", file=sys.stderr, flush=True)
 
-    result = evaluate(sets, Path(args.dir) if args.dir else None, args.csd_seconds, progress)
+    if args.envelope == "theta" and sets:
+        raise MotetError("--envelope theta: only separation folders have θ envelopes; use --set none --dir DIR")
+    result = evaluate(sets, Path(args.dir) if args.dir else None, args.csd_seconds, progress, args.envelope)
     if not args.json:
         for group, voices in result.items():
             if group == "summary":

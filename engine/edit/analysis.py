@@ -296,8 +296,26 @@ def formant_taper(grid: FrameGrid) -> np.ndarray:
     return np.clip((FORMANT_BAND_HZ - freqs) / (0.2 * FORMANT_BAND_HZ), 0, 1).astype(np.float32)
 
 
-def analyse_frames(stem: np.ndarray, theta: ThetaVoice, grid: FrameGrid, t_lo: int, t_hi: int) -> FrameAnalysis:
-    """Analysis of frames [t_lo, t_hi) of ``stem`` ([N] float32 at grid.sample_rate) guided by ``theta``."""
+def theta_envelope(theta: ThetaVoice, times_s: np.ndarray, grid: FrameGrid) -> np.ndarray:
+    """[T, F] log magnitude of θ's all-pole vocal tract (``lsf_rad`` at the model's rate, nearest frame) on the
+    grid's bins (held above the model's Nyquist). For the ablation ``envelope="theta"`` only."""
+    import torch
+
+    from engine.dsp.allpole import lsf_to_lpc
+
+    lsf = theta.extra["lsf_rad"]
+    rate = int(theta.extra.get("model_sample_rate", 16000))
+    idx = np.clip(np.round(times_s / theta.hop_s).astype(int), 0, len(lsf) - 1)
+    a = lsf_to_lpc(torch.as_tensor(np.asarray(lsf)[idx], dtype=torch.float64)).numpy()
+    w = 2 * np.pi * np.minimum(np.arange(grid.n_bins) * grid.bin_hz, rate / 2 - 1) / rate
+    response = np.exp(-1j * np.outer(np.arange(a.shape[1]), w))  # [P + 1, F]
+    return (-np.log(np.abs(a @ response) + EPS)).astype(np.float32)
+
+
+def analyse_frames(stem: np.ndarray, theta: ThetaVoice, grid: FrameGrid, t_lo: int, t_hi: int,
+                   envelope: str = "stem") -> FrameAnalysis:
+    """Analysis of frames [t_lo, t_hi) of ``stem`` ([N] float32 at grid.sample_rate) guided by ``theta``.
+    ``envelope="theta"`` (ablation) whitens by θ's LSF envelope instead of the stem's, level-matched per frame."""
     spec = stft_frames(stem, grid, t_lo, t_hi)
     times = np.arange(t_lo, t_hi) * grid.hop / grid.sample_rate
     f0, voiced = theta.at(times)
@@ -332,4 +350,10 @@ def analyse_frames(stem: np.ndarray, theta: ThetaVoice, grid: FrameGrid, t_lo: i
         noise = num / np.maximum(den, 1e-3)
         noise = np.where(den > 1e-3, noise, power[v] * 1e-3)
         log_noise[v] = np.log(noise + EPS)
+    if envelope == "theta" and voiced.any():
+        v = np.nonzero(voiced)[0]
+        env = theta_envelope(theta, times[v], grid)
+        env += (log_env[v] - env).mean(axis=1, keepdims=True)
+        log_env[v] = env
+        log_model[v] = env
     return FrameAnalysis(t_lo, spec, f0, voiced, log_env, log_model, log_noise, comb, aperiodicity)

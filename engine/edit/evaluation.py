@@ -86,10 +86,11 @@ def _cents(a_hz: float, b_hz: float) -> float:
     return float(1200 * np.log2(b_hz / a_hz)) if a_hz > 0 and b_hz > 0 else float("nan")
 
 
-def evaluate_voice(samples: np.ndarray, sample_rate: int, theta: ThetaVoice) -> dict:
-    """All quality figures for one voice (see module docstring); times in ms."""
+def evaluate_voice(samples: np.ndarray, sample_rate: int, theta: ThetaVoice, envelope: str = "stem") -> dict:
+    """All quality figures for one voice (see module docstring); times in ms. ``envelope="theta"``: the ablation
+    that whitens by θ's LSF envelope instead of the stem's own."""
     x = np.asarray(samples, dtype=np.float32)
-    renderer = VoiceRenderer(x, sample_rate, theta)
+    renderer = VoiceRenderer(x, sample_rate, theta, envelope=envelope)
     f0_in = measure.median_f0(x, sample_rate)
     res: dict = {"median_f0_hz": round(f0_in, 1)}
 
@@ -154,7 +155,7 @@ def check(res: dict) -> dict:
 
 
 def evaluate(sets: tuple = ("synthetic", "corpus", "csd"), separation_dir: Optional[Path] = None, csd_seconds: float = 20.0,
-             progress: Optional[Progress] = None) -> dict:
+             progress: Optional[Progress] = None, envelope: str = "stem") -> dict:
     """{set: {voice: figures + "pass": {target: bool}}} plus a summary of passes per target."""
     jobs = []
     if "synthetic" in sets:
@@ -176,7 +177,7 @@ def evaluate(sets: tuple = ("synthetic", "corpus", "csd"), separation_dir: Optio
     out: dict = {}
     for i, (group, name, x, sr, theta) in enumerate(jobs):
         report(progress, i / len(jobs), f"evaluating edits on {group}/{name}")
-        res = evaluate_voice(x, sr, theta)
+        res = evaluate_voice(x, sr, theta, envelope)
         res["pass"] = check(res)
         out.setdefault(group, {})[name] = res
     summary = {}

@@ -46,7 +46,7 @@ class VoiceRenderer:
     """
 
     def __init__(self, stem: np.ndarray, sample_rate: int, theta: ThetaVoice, grid: Optional[FrameGrid] = None,
-                 block_frames: int = 128, cache_seconds: float = 60.0):
+                 block_frames: int = 128, cache_seconds: float = 60.0, envelope: str = "stem"):
         stem = np.asarray(stem, dtype=np.float32)
         if stem.ndim == 2:
             stem = stem.mean(axis=0) if stem.shape[0] < stem.shape[1] else stem.mean(axis=1)
@@ -56,6 +56,9 @@ class VoiceRenderer:
         self.sample_rate = int(sample_rate)
         self.theta = theta
         self.grid = grid or choose_grid(theta, self.sample_rate)
+        if envelope not in ("stem", "theta") or (envelope == "theta" and "lsf_rad" not in theta.extra):
+            raise MotetError(f"envelope '{envelope}': use 'stem', or 'theta' with a θ that has lsf_rad")
+        self.envelope = envelope
         self.block_frames = block_frames
         block_s = block_frames * self.grid.hop / self.sample_rate
         self.cache_blocks = max(2, int(np.ceil(cache_seconds / block_s)) + 1)
@@ -105,7 +108,7 @@ class VoiceRenderer:
         for b in range(t_lo // B, (t_hi - 1) // B + 1):
             block = self._cache.get(b)
             if block is None:
-                block = analyse_frames(self.stem, self.theta, self.grid, b * B, (b + 1) * B)
+                block = analyse_frames(self.stem, self.theta, self.grid, b * B, (b + 1) * B, self.envelope)
                 self._cache[b] = block
                 while len(self._cache) > self.cache_blocks:
                     self._cache.popitem(last=False)

@@ -113,5 +113,7 @@ def load_separation_dir(path: str | Path) -> SeparationDir:
     thetas = {}
     for v, name in enumerate(names):
         extra = {k: data[k][v] for k in PER_VOICE_KEYS if k in data and len(data[k]) == len(names)}
+        if "sample_rate" in data:
+            extra["model_sample_rate"] = int(data["sample_rate"])
         thetas[name] = ThetaVoice(name, f0[v], voiced[v], hop_s, extra)
     return SeparationDir(path, names, thetas)
