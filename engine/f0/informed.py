@@ -161,8 +161,8 @@ def track_voices_informed(samples: np.ndarray, sample_rate: int, n_voices: int, 
 
 SEARCH_CENTS = 150.0  # how far a sung pitch may stray from its written pitch (scoops, glides, flat singing)
 SEARCH_STEP = 10.0
-PRIOR_CENTS = 120.0  # a Gaussian prior of this width pulls the track towards the written pitch
-MOVE_COST = 0.15  # cost per 100 cents of movement between frames of one note (relative to a typical salience)
+PRIOR_CENTS = 200.0  # a Gaussian prior of this width pulls the track towards the written pitch (120 was worse)
+MOVE_COST = 0.07  # cost per 100 cents of movement between frames of one note (0.15 was worse on synthetic valid and CSD)
 
 
 def follow_note_pitch(mag: np.ndarray, centre_hz: np.ndarray, written: np.ndarray) -> np.ndarray:
