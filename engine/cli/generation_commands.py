@@ -106,7 +106,8 @@ def run_eval_generation(args: argparse.Namespace) -> int:
 def add_bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the result as one JSON line (last line)")
     p.add_argument("--bars", type=int, default=32)
-    p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    p.add_argument("--threads", type=int, default=2, help="CPU threads the process may use (default 2; the "
+                   "sampler itself runs one thread, fastest for this small model)")
     p.add_argument("--repeats", type=int, default=3)
 
 

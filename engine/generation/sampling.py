@@ -297,7 +297,18 @@ def generate_piece(theme_notes, bars: int = 32, tempo: float | None = None, temp
     if not (0 < top_p <= 1):
         raise MotetError(f"--top-p: {top_p} must be in (0, 1]")
     net = network if network is not None else get_model(model)
-    torch.set_grad_enabled(False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one step is a few small matrix products: extra threads only add waiting
+    try:
+        with torch.inference_mode():
+            return _generate(net, theme, bars, tempo, temperature, top_p, seed, progress, theme_return_bars,
+                             copy_weight)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _generate(net, theme, bars, tempo, temperature, top_p, seed, progress, theme_return_bars, copy_weight):
+    theme_bars = max(1, theme.bars)
     gen = torch.Generator().manual_seed(int(seed))
     # prompt: the theme as the first bars, inside a theme region
     prompt_piece = Piece(theme.notes, tempo, 4, [ThemeRegion(0.0, theme_bars * 4.0)])
