@@ -23,11 +23,14 @@ def check_audio(x: np.ndarray, what: str = "audio") -> None:
 
 
 def harmonic_score(mag: np.ndarray, centre_hz: np.ndarray, span_cents: float, step_cents: float = 2.0,
-                   n_harmonics: int = 8, best_offset: bool = False, full: bool = False):
+                   n_harmonics: int = 8, best_offset: bool = False, full: bool = False,
+                   harmonic_weights: np.ndarray | None = None):
     """Harmonic-summation score of F0s within +-span_cents of ``centre_hz`` ([N] Hz, one per frame of mag
     [N, K]): the best score per frame [N], or with ``best_offset`` the offset in cents of the best F0 (parabolic
     interpolation between the ``step_cents`` steps) [N], or with ``full`` every offset's score [N, O]. Works on the
-    unwidened compressed spectrum (sharp peaks: +0.4 point CSD blind RPA, +0.3 synthetic valid)."""
+    unwidened compressed spectrum (sharp peaks: +0.4 point CSD blind RPA, +0.3 synthetic valid).
+    ``harmonic_weights`` [N, n_harmonics] scales each harmonic per frame (e.g. down where another voice's partial
+    sits on it)."""
     spec = compressed_spectrum(mag, widen=False) if mag.size else mag
     n_bins = spec.shape[1]
     offsets = 2.0 ** (np.arange(-span_cents, span_cents + step_cents / 2, step_cents) / 1200)  # [O]
@@ -43,7 +46,8 @@ def harmonic_score(mag: np.ndarray, centre_hz: np.ndarray, span_cents: float, st
         lo = np.minimum(lo, n_bins - 2)
         frac = pos - lo
         val = spec[rows, lo] * (1 - frac) + spec[rows, lo + 1] * frac
-        score += weights[h - 1] * np.where(ok, val, 0.0)
+        w = weights[h - 1] if harmonic_weights is None else weights[h - 1] * harmonic_weights[:, h - 1:h]
+        score += w * np.where(ok, val, 0.0)
     if full:
         return score
     if not best_offset:
@@ -57,15 +61,42 @@ def harmonic_score(mag: np.ndarray, centre_hz: np.ndarray, span_cents: float, st
     return (i - (len(offsets) - 1) / 2 + shift) * step_cents
 
 
+SHARED_WEIGHT = 0.25  # weight of a harmonic that another voice's partial covers
+SHARED_CENTS = 40.0  # how close (cents) another voice's partial must be to cover a harmonic
+
+
+def shared_harmonics(f0_hz: np.ndarray, others_hz: np.ndarray, n_harmonics: int = 8,
+                     n_partials: int = 16) -> np.ndarray:
+    """[N, n_harmonics] weights: :data:`SHARED_WEIGHT` where harmonic h of ``f0_hz`` ([N] Hz) lies within
+    :data:`SHARED_CENTS` of a partial (1..n_partials) of another voice (``others_hz`` [W, N], 0 = silent), else 1.
+    Such a harmonic measures the other voice as much as this one (Klapuri 2006 cancels them; here they are damped)."""
+    out = np.ones((len(f0_hz), n_harmonics))
+    k = np.arange(1, n_partials + 1)
+    for w in range(others_hz.shape[0]):
+        other = others_hz[w]
+        on = other > 0
+        if not on.any():
+            continue
+        for h in range(1, n_harmonics + 1):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = (h * f0_hz[:, None]) / (other[:, None] * k[None, :])  # [N, P]
+                near = (np.abs(1200 * np.log2(np.where(ratio > 0, ratio, 1e-9))) < SHARED_CENTS).any(axis=1)
+            out[near & on & (f0_hz > 0), h - 1] = SHARED_WEIGHT
+    return out
+
+
 def refine_f0(mag: np.ndarray, f0_hz: np.ndarray, voiced: np.ndarray, span_cents: float = 60.0,
-              step_cents: float = 2.0, n_harmonics: int = 8) -> np.ndarray:
+              step_cents: float = 2.0, n_harmonics: int = 8, others: np.ndarray | None = None) -> np.ndarray:
     """Sharpen coarse F0s on the spectrum: per voiced frame, the F0 within +-span_cents whose first harmonics
     collect the most (interpolated, compressed) magnitude. mag: [T, K]; f0_hz, voiced: [V, T]. Returns [V, T]."""
     out = f0_hz.copy()
     for v in range(f0_hz.shape[0]):
         idx = np.nonzero(voiced[v] & (f0_hz[v] > 0))[0]
         if idx.size:
-            cents = harmonic_score(mag[idx], f0_hz[v, idx], span_cents, step_cents, n_harmonics, best_offset=True)
+            hw = None if others is None else shared_harmonics(f0_hz[v, idx], np.delete(others, v, axis=0)[:, idx],
+                                                               n_harmonics)
+            cents = harmonic_score(mag[idx], f0_hz[v, idx], span_cents, step_cents, n_harmonics, best_offset=True,
+                                   harmonic_weights=hw)
             out[v, idx] = f0_hz[v, idx] * 2.0 ** (cents / 1200)
     return out
 

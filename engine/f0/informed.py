@@ -13,7 +13,8 @@ import numpy as np
 
 from engine.choir import voice_names
 from engine.errors import MotetError
-from engine.f0.blind import HARMONIC_SHARE, check_audio, harmonic_score, harmonic_share, refine_f0, remove_blips
+from engine.f0.blind import (HARMONIC_SHARE, check_audio, harmonic_score, harmonic_share, refine_f0, remove_blips,
+                             shared_harmonics)
 from engine.f0.salience import grid_hz, magnitude_spectrogram, salience_map, to_analysis_rate
 from engine.f0.score import ScorePart, load_score
 from engine.f0.tracks import F0_HOP_S, F0Tracks
@@ -165,16 +166,24 @@ PRIOR_CENTS = 200.0  # a Gaussian prior of this width pulls the track towards th
 MOVE_COST = 0.07  # cost per 100 cents of movement between frames of one note (0.15 was worse on synthetic valid and CSD)
 
 
-def follow_note_pitch(mag: np.ndarray, centre_hz: np.ndarray, written: np.ndarray) -> np.ndarray:
+MASK_SHARED = True  # damp harmonics that another voice's partials cover when following a note
+MASK_SHARED_REFINE = True
+
+
+def follow_note_pitch(mag: np.ndarray, centre_hz: np.ndarray, written: np.ndarray,
+                      others_hz: np.ndarray | None = None) -> np.ndarray:
     """F0 [T] of one voice that stays near ``centre_hz`` ([T], 0 = rest) yet follows glides: Viterbi over offsets
     of +-SEARCH_CENTS from the centre, with harmonic salience as evidence, a prior towards the centre, and a cost
-    for moving within a note (free at note changes, given by ``written`` [T] MIDI)."""
+    for moving within a note (free at note changes, given by ``written`` [T] MIDI). ``others_hz`` ([W, T], the
+    other voices' centres) damps the harmonics their partials cover (:func:`shared_harmonics`)."""
     idx = np.nonzero(centre_hz > 0)[0]
     out = np.zeros(len(centre_hz))
     if idx.size == 0:
         return out
     offsets = np.arange(-SEARCH_CENTS, SEARCH_CENTS + SEARCH_STEP / 2, SEARCH_STEP)
-    score = harmonic_score(mag[idx], centre_hz[idx], SEARCH_CENTS, SEARCH_STEP, full=True)  # [N, O]
+    hw = None if others_hz is None else shared_harmonics(centre_hz[idx], others_hz[:, idx])
+    score = harmonic_score(mag[idx], centre_hz[idx], SEARCH_CENTS, SEARCH_STEP, full=True,
+                           harmonic_weights=hw)  # [N, O]
     scale = max(float(np.median(score.max(axis=1))), 1e-9)
     emission = -score / scale + 0.5 * (offsets[None, :] / PRIOR_CENTS) ** 2
     move = MOVE_COST * np.abs(offsets[:, None] - offsets[None, :]) / 100.0
@@ -268,8 +277,9 @@ def measure_notes(mag: np.ndarray, written: np.ndarray, names: list[str]) -> F0T
     centre = np.where(voiced, 440.0 * 2 ** ((written - 69) / 12 + drift / 1200), 0.0)
     f0 = np.zeros_like(centre)
     for v in range(len(names)):
-        f0[v] = follow_note_pitch(mag, centre[v], written[v])
-    f0 = refine_f0(mag, f0, voiced & (f0 > 0), span_cents=12.0, step_cents=1.0)
+        f0[v] = follow_note_pitch(mag, centre[v], written[v], np.delete(centre, v, axis=0) if MASK_SHARED else None)
+    f0 = refine_f0(mag, f0, voiced & (f0 > 0), span_cents=12.0, step_cents=1.0,
+                   others=f0 if MASK_SHARED_REFINE else None)
     voiced = voiced & audible(mag, f0, voiced)
     voiced = remove_blips(voiced & (harmonic_share(mag, f0, voiced) >= HARMONIC_SHARE)[None, :], 3)
     times = np.arange(mag.shape[0]) * F0_HOP_S
