@@ -101,6 +101,7 @@ def refine_f0(mag: np.ndarray, f0_hz: np.ndarray, voiced: np.ndarray, span_cents
     return out
 
 
+MASK_SHARED = True  # damp harmonics covered by other voices when refining
 HARMONIC_SHARE = 0.4  # frames whose voices explain less of the spectrum's energy than this hold no singing
 
 
@@ -164,7 +165,7 @@ def track_voices_blind(samples: np.ndarray, sample_rate: int, n_voices: int, par
         raise MotetError("audio: no singing voice found")
     report(progress, 0.8, "refining pitch")
     mag = magnitude_spectrogram(x)
-    f0 = refine_f0(mag, f0, voiced)
+    f0 = refine_f0(mag, f0, voiced, others=f0 if MASK_SHARED else None)
     voiced = remove_blips(voiced & (harmonic_share(mag, f0, voiced) >= HARMONIC_SHARE)[None, :])
     if not voiced.any():
         raise MotetError("audio: no singing voice found (no harmonic sound)")
