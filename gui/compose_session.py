@@ -108,9 +108,9 @@ class ComposePage(QWidget):
             row0.addWidget(w)
         row0.addStretch(1)
         row2 = QHBoxLayout()
-        for w in (self.play, self.time_label, self.info):
+        for w in (self.play, self.time_label):
             row2.addWidget(w)
-        row2.addStretch(1)
+        row2.addWidget(self.info, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 6)
         layout.setSpacing(6)
@@ -228,9 +228,11 @@ class ComposeSession:
     def shown_notes(self) -> list[Note]:
         return self.piece.notes if (self.showing == "piece" and self.piece is not None) else self.theme
 
-    def show(self, what: str) -> None:
+    def show(self, what: str, keep_selection: bool = False) -> None:
         if what == "piece" and self.piece is None:
             what = "theme"
+        if not keep_selection:
+            self.page.roll.selected = set()
         self.showing = what
         p = self.page
         p.show_theme.setChecked(what == "theme")
@@ -268,7 +270,7 @@ class ComposeSession:
             before["theme"] = list(old)
             self.theme = list(new)
         self.window.undo_stack.push(NotesCommand(self, what, before, self.state()))
-        self.show(self.showing)
+        self.show(self.showing, keep_selection=True)
 
     def set_theme(self, notes: list[Note], what: str = "set theme") -> None:
         before = self.state()
@@ -344,6 +346,7 @@ class ComposeSession:
                 self.window.undo_stack.push(NotesCommand(self, f"find theme in {Path(path).name}", before,
                                                          self.state()))
                 self.show("piece")
+                self.page.roll.fit_time()
                 self.page.roll.fit_pitch()
                 self.window.status(f"Theme of {Path(path).name}: {len(theme.notes)} notes, "
                                    f"found {len(occurrences)}× (shaded)")
@@ -373,7 +376,7 @@ class ComposeSession:
                 self.window.undo_stack.push(NotesCommand(self, f"generate {bars} bars (seed {seed})", before,
                                                          self.state()))
                 self.show("piece")
-                self.page.roll.left_beat = 0.0
+                self.page.roll.fit_time()
                 self.page.roll.fit_pitch()
 
         self.window.submit(f"Generate {bars} bars", job, done)

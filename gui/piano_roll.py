@@ -121,6 +121,15 @@ class PianoRoll(QWidget):
         self.scrolled.emit()
         self.update()
 
+    def fit_time(self) -> None:
+        """Zoom time so the whole of the notes is in view (not narrower than 12 px per beat)."""
+        end = max((n.end_beat for n in self.notes), default=0.0)
+        if end > 0:
+            self.px_per_beat = max(12.0, min(44.0, (self.width() - KEY_W - 8) / end))
+            self.left_beat = 0.0
+            self.scrolled.emit()
+            self.update()
+
     def set_playhead(self, beat: Optional[float]) -> None:
         self.playhead_beat = beat
         if beat is not None:

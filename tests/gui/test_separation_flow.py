@@ -34,12 +34,18 @@ def test_demo_separate_solo_alto_move_pitch(qtbot, window, audio_fake, demo_10s)
     page = choir.page
     assert page.separate.isEnabled()
     page.voices.setValue(4)
+    stages = []
+    window.bridge.progress.connect(lambda p: stages.append(p.stage))
     qtbot.mouseClick(page.separate, Qt.LeftButton)
+    assert not page.separate.isEnabled()  # no second separation while one runs
     qtbot.waitUntil(lambda: window.job_panel.isVisible(), timeout=5000)
     wait_idle(qtbot, window, 240000)
     assert not window.errors, window.errors
-    assert choir.names == ["soprano", "alto", "tenor", "bass"]
+    assert any("chunk" in s for s in stages) and page.separate.isEnabled()
+    assert choir.names == ["soprano", "alto", "tenor", "bass"] and len(page.strips) == 4
     assert choir.stems.shape == (4, choir.audio.samples.shape[1])
+    mix = choir.audio.samples.mean(axis=0)
+    assert abs(choir.stems.sum(axis=0) - mix).max() < 1e-3  # the voices add up to the recording
     alto = choir.page.strips[1]
     qtbot.mouseClick(alto.solo, Qt.LeftButton)
     drag_slider(qtbot, alto.sliders["pitch_st"], 0.5 + 4 / 24)  # about +4 st
