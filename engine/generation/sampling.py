@@ -267,7 +267,7 @@ def prepare_theme(theme_notes) -> Piece:
     if bars > MAX_THEME_BARS:
         raise MotetError(f"theme: {bars} bars; a theme has 1 to {MAX_THEME_BARS} bars")
     end = bars * 4.0
-    notes = [Note(n.pitch, n.start_beat, max(0.25, min(n.duration_beats, end - n.start_beat)), n.velocity, n.role)
+    notes = [Note(n.pitch, n.start_beat, max(1e-3, min(n.duration_beats, end - n.start_beat)), n.velocity, n.role)
              for n in theme.notes]
     return Piece(notes, theme.tempo_bpm, 4)
 

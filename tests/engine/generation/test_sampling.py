@@ -78,3 +78,11 @@ def test_bad_arguments(short_theme, kwargs, match):
 def test_empty_theme():
     with pytest.raises(MotetError, match="no notes"):
         generate_piece(Piece([]), bars=4, network=_tiny(True))
+
+
+def test_theme_bars_count_onsets_not_ringing_notes():
+    from engine.generation.sampling import prepare_theme
+
+    theme = Piece([Note(60, 0.0, 1.0, 80, MELODY), Note(62, 15.9, 3.0, 80, MELODY)])
+    prepared = prepare_theme(theme)
+    assert prepared.bars == 4 and prepared.end_beat <= 16.0
