@@ -23,7 +23,7 @@ from engine.generation import pop909
 from engine.generation.melody import melody_grid, window_similarity
 from engine.generation.piece import Piece
 from engine.generation.theme import find_occurrences
-from engine.jobs import Progress, report, sub_progress
+from engine.jobs import Progress, report
 
 
 def theme_recurrence(piece: Piece, theme: Piece, skip_bars: int = 0) -> float:

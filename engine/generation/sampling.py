@@ -4,6 +4,11 @@ The grammar (:class:`Grammar`) masks every token that would break the token lang
 :mod:`engine.generation.tokens` — positions only increase within a bar, a pitch is followed by its duration,
 one melody note per step, theme markers only at bar lines and properly nested, exactly ``bars`` bars, then EOS —
 so every sampled sequence decodes to a valid piece. Nucleus (top-p) sampling: Holtzman et al. 2020.
+
+Two structural aids, both on by default and both reported separately in docs/generation.md: once the theme has
+been away ``theme_return_bars`` bars a theme region opens at the next bar line (both models), and inside theme
+regions the conditioned model's distribution is mixed with a copy of the theme at the aligned position
+(:class:`ThemePointer`, switch ``copy_weight``). ``theme_return_bars=None, copy_weight=0`` leaves the network alone.
 """
 from __future__ import annotations
 
@@ -56,7 +61,6 @@ def _mask(*ranges) -> torch.Tensor:
 _POS = slice(tk.POS0, tk.MEL0)
 _MEL = slice(tk.MEL0, tk.ACC0)
 _ACC = slice(tk.ACC0, tk.DURVEL0)
-_DURVEL = slice(tk.DURVEL0, tk.VOCAB)
 
 
 class Grammar:
