@@ -199,3 +199,18 @@ def test_export_the_theme_as_wav(qtbot, window, tmp_path):
     assert not window.errors, window.errors
     audio = load_audio(tmp_path / "theme.wav")
     assert audio.channels == 2 and audio.duration_s >= 4 * 60 / 100  # 4 beats at 100 BPM, plus the release
+
+
+def test_keyboard_shortcuts_undo_redo_save(qtbot, window, tmp_path):
+    from gui import project
+
+    roll = draw_theme(qtbot, window)
+    assert len(window.compose.theme) == 4
+    qtbot.keyClick(roll, Qt.Key_Z, Qt.ControlModifier)
+    assert len(window.compose.theme) == 3
+    qtbot.keyClick(roll, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
+    assert len(window.compose.theme) == 4
+    window.choir.project_path = tmp_path / "keys.motet"  # as after a first "Save as"
+    qtbot.keyClick(roll, Qt.Key_S, Qt.ControlModifier)
+    assert (tmp_path / "keys.motet").is_file() and window.undo_stack.isClean()
+    assert len(project.read_project(tmp_path / "keys.motet")["compose"]["theme"]) == 4
