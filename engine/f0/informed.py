@@ -160,6 +160,7 @@ def track_voices_informed(samples: np.ndarray, sample_rate: int, n_voices: int, 
     return tracks
 
 
+DRIFT_S = 4.0  # window (s) over which a voice's drift from the written tuning is averaged (2 and 10 s: no better)
 SEARCH_CENTS = 150.0  # how far a sung pitch may stray from its written pitch (scoops, glides, flat singing)
 SEARCH_STEP = 10.0
 PRIOR_CENTS = 200.0  # a Gaussian prior of this width pulls the track towards the written pitch (120 was worse)
@@ -269,7 +270,7 @@ def measure_notes(mag: np.ndarray, written: np.ndarray, names: list[str]) -> F0T
     first = refine_f0(mag, nominal, voiced, span_cents=100.0, step_cents=4.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         dev = np.where(voiced, 1200 * np.log2(first / np.where(voiced, nominal, 1.0)), np.nan)
-    width = int(round(4.0 / F0_HOP_S))
+    width = int(round(DRIFT_S / F0_HOP_S))
     drift = np.stack([_smooth_nan(row, width) for row in dev])  # [V, T] cents
     if SLACK_FRAMES > 0:
         written = slacken(mag, written, drift)
