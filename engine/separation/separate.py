@@ -21,7 +21,7 @@ from engine.jobs import Progress, report, sub_progress
 from engine.separation.masks import apply_masks, wiener_masks
 from engine.separation.model import SeparationModel, default_model_path
 
-CHUNK_S = 8.0      # seconds of output per chunk
+CHUNK_S = 16.0     # seconds of output per chunk
 CONTEXT_S = 1.0    # extra seconds read on each side of a chunk
 FADE_S = 0.1       # cross-fade between neighbouring chunks
 MIN_VOICED_FRACTION = 0.02  # a voice voiced in fewer frames than this is "not in the audio"
@@ -181,7 +181,7 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
 
         def masks_fn(n_fft, times, theta=theta, t0=t0):
             power = model.power(theta, sample_rate, n_fft, times + t0)[0]
-            return wiener_masks(power.double()).float()
+            return wiener_masks(power, floor=1e-20)
 
         with torch.no_grad():
             part = apply_masks(torch.tensor(x[:, a:b], device=device), masks_fn, sample_rate).cpu().numpy()
