@@ -27,11 +27,10 @@ def harmonic_score(mag: np.ndarray, centre_hz: np.ndarray, span_cents: float, st
                    harmonic_weights: np.ndarray | None = None):
     """Harmonic-summation score of F0s within +-span_cents of ``centre_hz`` ([N] Hz, one per frame of mag
     [N, K]): the best score per frame [N], or with ``best_offset`` the offset in cents of the best F0 (parabolic
-    interpolation between the ``step_cents`` steps) [N], or with ``full`` every offset's score [N, O]. Works on the
-    unwidened compressed spectrum (sharp peaks: +0.4 point CSD blind RPA, +0.3 synthetic valid).
+    interpolation between the ``step_cents`` steps) [N], or with ``full`` every offset's score [N, O].
     ``harmonic_weights`` [N, n_harmonics] scales each harmonic per frame (e.g. down where another voice's partial
     sits on it)."""
-    spec = compressed_spectrum(mag, widen=False) if mag.size else mag
+    spec = compressed_spectrum(mag) if mag.size else mag
     n_bins = spec.shape[1]
     offsets = 2.0 ** (np.arange(-span_cents, span_cents + step_cents / 2, step_cents) / 1200)  # [O]
     weights = 0.84 ** np.arange(n_harmonics)
