@@ -48,8 +48,9 @@ class ChoirPage(QWidget):
         self.quality = QComboBox()
         self.quality.addItem("Fast", "fast")
         self.quality.addItem("Refine", "refine")
-        self.quality.setToolTip("Fast: one pass of the trained network. Refine: also fit the voice models to this "
-                                "recording (slower, cleaner stems)")
+        self.quality.setToolTip("Fast: one pass of the trained network. Refine: first adapt the network to this "
+                                "recording without supervision (100 steps on a GPU, 15 on the CPU; on the CPU "
+                                "that takes minutes, the progress bar shows the time left)")
         self.score_button = QPushButton("Score…")
         self.score_button.setToolTip("Optional: a score (MusicXML or MIDI) of the piece, to guide F0 tracking")
         self.score_button.clicked.connect(self.choose_score)

@@ -12,7 +12,9 @@ import numpy as np
 from engine.jobs import sub_progress
 
 PLAY_RATE = 44100
-REFINE_STEPS = 100  # "refine" quality: steps of unsupervised adaptation to the recording
+# "refine" quality: steps of unsupervised adaptation to the recording. One step costs ~0.1 s on a GPU but ~8 s on
+# a busy 2-core CPU, so the CPU gets fewer steps (a few minutes for the demo; the ETA shows it, Cancel stops it).
+REFINE_STEPS = {"gpu": 100, "cpu": 15}
 
 
 def thetas_from_arrays(names, f0_hz, voiced, hop_s, theta: dict):
@@ -37,6 +39,10 @@ def mono_stems(stems: np.ndarray, rate: int) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
+def refine_steps(device) -> int:
+    return REFINE_STEPS["cpu" if getattr(device, "type", str(device)) == "cpu" else "gpu"]
+
+
 def separation_job(audio, n_voices: int, quality: str, score: Optional[str], f0=None):
     """A worker job separating ``audio`` (engine Audio) into ``n_voices``; ``f0``: F0Tracks to use, or None."""
 
@@ -44,7 +50,7 @@ def separation_job(audio, n_voices: int, quality: str, score: Optional[str], f0=
         from engine.separation.separate import separate
 
         sep = separate(audio.samples, audio.sample_rate, n_voices, f0=f0, score=score,
-                       refine_steps=REFINE_STEPS if quality == "refine" else 0, device=ctx.device,
+                       refine_steps=refine_steps(ctx.device) if quality == "refine" else 0, device=ctx.device,
                        progress=sub_progress(ctx, 0.0, 0.97))
         ctx.progress(0.98, "preparing the voices")
         stems = mono_stems(sep.stems, sep.sample_rate)
