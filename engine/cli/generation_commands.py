@@ -47,6 +47,8 @@ def add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    p.add_argument("--init-from", default=None,
+                   help="folder holding theme_transformer.pt/baseline.pt to continue training from")
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -72,7 +74,8 @@ def run_train(args: argparse.Namespace) -> int:
         metas[model] = train(data, out_dir / f"{name}.pt", conditioned=model == "conditioned", steps=args.steps,
                              max_minutes=args.minutes, batch_size=args.batch_size, length=args.length, lr=args.lr,
                              seed=args.seed, device=args.device,
-                             log=lambda s, n=name: print(n, s, file=sys.stderr, flush=True))
+                             log=lambda s, n=name: print(n, s, file=sys.stderr, flush=True),
+                             init_from=Path(args.init_from) / f"{name}.pt" if args.init_from else None)
         write_card(out_dir / f"{name}.pt", metas[model], "motet " + " ".join(sys.argv[1:]))
     print(json.dumps(metas))
     return 0

@@ -102,14 +102,23 @@ def loss_on(model: ThemeTransformer, batch, device) -> torch.Tensor:
 
 def train(data_path: str | Path, out_path: str | Path, conditioned: bool = True, steps: int = 3000,
           max_minutes: float = 60.0, batch_size: int = 32, length: int = 768, lr: float = 5e-4, seed: int = 0,
-          device: str | None = None, progress: Progress | None = None, log=print) -> dict:
-    """Train one model; writes ``out_path`` (.pt with config and meta) and returns the meta dict."""
+          device: str | None = None, progress: Progress | None = None, log=print,
+          init_from: str | Path | None = None) -> dict:
+    """Train one model; writes ``out_path`` (.pt with config and meta) and returns the meta dict.
+    ``init_from``: a .pt of the same kind to continue from (its steps and wall time are added to the meta)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     data = TokenData(data_path)
     config = ModelConfig() if conditioned else ModelConfig.baseline()
-    model = ThemeTransformer(config).to(device)
+    model = ThemeTransformer(config)
+    before = {"steps": 0, "wall_time_s": 0.0}
+    if init_from is not None:
+        from engine.generation.model import load_model
+
+        model, before = load_model(init_from)
+        model.train()
+    model = model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
     warm = max(1, min(200, steps // 10))
     t0 = time.time()
@@ -140,7 +149,11 @@ def train(data_path: str | Path, out_path: str | Path, conditioned: bool = True,
     with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
         val = float(np.mean([float(loss_on(model, data.batch(vrng, batch_size, length, "val", transpose=False),
                                            device)) for _ in range(8)]))
-    meta = {"conditioned": conditioned, "steps": step, "wall_time_s": round(wall, 1), "batch_size": batch_size,
+    meta = {"conditioned": conditioned, "steps": step + before["steps"],
+            "wall_time_s": round(wall + before["wall_time_s"], 1),
+            "stages": before.get("stages", [{"steps": before["steps"], "wall_time_s": before["wall_time_s"],
+                                             "lr": before.get("lr")}] if init_from else []) +
+            [{"steps": step, "wall_time_s": round(wall, 1), "lr": lr}], "batch_size": batch_size,
             "length": length, "lr": lr, "seed": seed, "device": torch.cuda.get_device_name(0) if amp else "cpu",
             "train_loss": round(float(np.mean(losses[-20:])), 4), "val_loss": round(val, 4),
             "parameters": model.parameter_count(), "train_examples": int(len(data.train_idx)),
