@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.choir import VOICE_RANGES_HZ, voice_names
+from engine.f0.viterbi import candidate_path
 
 
 @dataclass
@@ -51,13 +52,6 @@ def voice_ranges(n_voices: int) -> list[tuple[float, float]]:
     return out
 
 
-def _semitones(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """|interval| in semitones between positive frequencies (broadcast); inf where either is 0."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.abs(12 * np.log2(a / b))
-    return np.where((a > 0) & (b > 0), out, np.inf)
-
-
 def ghost_factor(f0: np.ndarray, strength: np.ndarray, ratio: float = 0.6, tol_cents: float = 35.0,
                  damping: float = 0.35) -> np.ndarray:
     """[T, K] factor <= 1 for candidates that sit on a harmonic (2nd..5th) of a stronger-ish lower candidate of the
@@ -77,25 +71,7 @@ def ghost_factor(f0: np.ndarray, strength: np.ndarray, ratio: float = 0.6, tol_c
 def _viterbi(emission: np.ndarray, f0: np.ndarray, p: AssignParams) -> np.ndarray:
     """Best path over states [T, K + 1] (candidates, then rest); emission: [T, K + 1] costs; f0: [T, K] Hz.
     Returns [T] state indices (K = rest)."""
-    n_frames, n_states = emission.shape
-    k = n_states - 1
-    back = np.zeros((n_frames, n_states), dtype=np.int16)
-    delta = emission[0].copy()
-    for t in range(1, n_frames):
-        jump = _semitones(f0[t - 1][:, None], f0[t][None, :])  # [K prev, K now]
-        trans = np.empty((n_states, n_states))
-        trans[:k, :k] = np.where(jump < 0.6, 0.0, p.note_change_cost + p.interval_cost * np.minimum(jump, 24))
-        trans[:k, k] = p.onset_cost
-        trans[k, :k] = p.onset_cost
-        trans[k, k] = 0.0
-        total = delta[:, None] + trans
-        back[t] = total.argmin(axis=0)
-        delta = total[back[t], np.arange(n_states)] + emission[t]
-    path = np.empty(n_frames, dtype=int)
-    path[-1] = int(delta.argmin())
-    for t in range(n_frames - 1, 0, -1):
-        path[t - 1] = back[t, path[t]]
-    return path
+    return candidate_path(emission, f0, 0.6, p.note_change_cost, p.interval_cost, p.onset_cost)
 
 
 def assign_voices(f0: np.ndarray, strength: np.ndarray, n_voices: int, params: AssignParams | None = None,

@@ -12,6 +12,7 @@ import numpy as np
 from engine.errors import MotetError
 from engine.f0.salience import ANALYSIS_RATE, HOP
 from engine.f0.tracks import F0_HOP_S, F0Tracks
+from engine.f0.viterbi import candidate_path
 from engine.jobs import report
 
 N_CANDIDATES = 4
@@ -138,24 +139,4 @@ def track_single(samples: np.ndarray, sample_rate: int, fmin: float = 60.0, fmax
 
 def _viterbi_single(emission: np.ndarray, f0: np.ndarray) -> np.ndarray:
     """Viterbi over [T, C + 1] states (candidates, then unvoiced): jumps cost by interval, octave jumps most."""
-    n_frames, n_states = emission.shape
-    c = n_states - 1
-    back = np.zeros((n_frames, n_states), dtype=np.int16)
-    delta = emission[0].copy()
-    for t in range(1, n_frames):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            jump = np.abs(12 * np.log2(f0[t - 1][:, None] / f0[t][None, :]))
-        jump = np.where(np.isfinite(jump), jump, 24.0)
-        trans = np.empty((n_states, n_states))
-        trans[:c, :c] = np.where(jump < 0.8, 0.0, 0.1 + 0.02 * np.minimum(jump, 24))
-        trans[:c, c] = 0.15
-        trans[c, :c] = 0.15
-        trans[c, c] = 0.0
-        total = delta[:, None] + trans
-        back[t] = total.argmin(axis=0)
-        delta = total[back[t], np.arange(n_states)] + emission[t]
-    path = np.empty(n_frames, dtype=int)
-    path[-1] = int(delta.argmin())
-    for t in range(n_frames - 1, 0, -1):
-        path[t - 1] = back[t, path[t]]
-    return path
+    return candidate_path(emission, f0, 0.8, 0.1, 0.02, 0.15)
