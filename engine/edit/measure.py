@@ -130,17 +130,7 @@ def formants_ltas(samples: np.ndarray, sample_rate: int, n_formants: int = 3, fr
     envelope and the LTAS shows the formants themselves. A factor applied to every frame's envelope scales the
     LTAS formants by the same factor.
     """
-    x = np.asarray(samples, dtype=np.float64)
-    x = np.append(x[0], x[1:] - 0.97 * x[:-1])
-    length = int(frame_s * sample_rate)
-    frames = _frames(x, length, length // 4) * np.hanning(length)
-    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
-    energy = power.sum(axis=1)
-    ltas = power[energy > energy.max() * 1e-3].mean(axis=0)
-    order = 2 + sample_rate // 1000
-    r = np.fft.irfft(ltas)[:order + 1]
-    r[0] *= 1 + 1e-9
-    a = np.r_[1.0, solve_toeplitz(r[:order], -r[1:order + 1])]
+    a, _ = _ltas_lpc(samples, sample_rate, frame_s)
     roots = np.roots(a)
     roots = roots[np.imag(roots) > 0]
     freq = np.angle(roots) * sample_rate / (2 * np.pi)
