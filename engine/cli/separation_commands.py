@@ -29,6 +29,8 @@ def _add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--synth-seconds", type=float, help="seconds of them synthesised (default: the whole segment)")
     p.add_argument("--checkpoint-every", type=int, default=0, help="save the model every N steps")
     p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--init", help="start from the weights of this separation model .pt (resume / fine-tune)")
+    p.add_argument("--warmup", type=int, default=100, help="learning-rate warm-up steps (default 100)")
     p.add_argument("--json", action="store_true")
 
 
@@ -44,7 +46,8 @@ def _run_train(args) -> int:
     summary = train(args.data, args.out, args.steps, args.batch, args.lr, args.seed, args.device, args.minutes,
                     args.seconds, args.hidden, args.blocks, args.power_weight, args.valid, args.log,
                     limit=args.limit, segment_s=args.segment, synth_items=args.synth_items,
-                    synth_s=args.synth_seconds, checkpoint_every=args.checkpoint_every)
+                    synth_s=args.synth_seconds, checkpoint_every=args.checkpoint_every,
+                    init_path=args.init, warmup=args.warmup)
     print(json.dumps(summary))
     return 0
 

@@ -19,7 +19,7 @@ import torch
 from engine.datasets import dataset_dir
 from engine.errors import MotetError
 from engine.f0.tracks import F0Tracks
-from engine.separation.masks import apply_masks, wiener_masks
+from engine.separation.masks import MASK_RENDER, apply_masks, wiener_masks
 from engine.separation.model import SeparationModel, default_model_path
 from engine.separation.separate import separate
 from engine.separation.train import si_sdr
@@ -88,7 +88,7 @@ def comb_masks_fn(model: SeparationModel, f0: F0Tracks, rate: int, n_samples: in
 
     def fn(n_fft, times):
         return wiener_masks(vm.power_spectrogram(**theta, sample_rate=rate, n_fft=n_fft,
-                                                 frame_times_s=times).double()).float()
+                                                 frame_times_s=times, **MASK_RENDER).double()).float()
     return fn
 
 

@@ -54,11 +54,14 @@ class SeparationModel(nn.Module):
         flat = {key: val.reshape((b * v,) + val.shape[2:]) for key, val in theta.items()}
         return self.voice.get_signal(**flat, n_samples=n_samples, generator=generator).reshape(b, v, n_samples)
 
-    def power(self, theta: dict, sample_rate: int, n_fft: int, frame_times_s: torch.Tensor) -> torch.Tensor:
-        """Expected STFT power of every voice: [B, V, n_fft // 2 + 1, T']."""
+    def power(self, theta: dict, sample_rate: int, n_fft: int, frame_times_s: torch.Tensor,
+              **render) -> torch.Tensor:
+        """Expected STFT power of every voice: [B, V, n_fft // 2 + 1, T'] (``render``: lobe_scale, noise_scale
+        of :meth:`VoiceModel.power_spectrogram`)."""
         b, v = theta["f0_hz"].shape[:2]
         flat = {key: val.reshape((b * v,) + val.shape[2:]) for key, val in theta.items()}
-        p = self.voice.power_spectrogram(**flat, sample_rate=sample_rate, n_fft=n_fft, frame_times_s=frame_times_s)
+        p = self.voice.power_spectrogram(**flat, sample_rate=sample_rate, n_fft=n_fft, frame_times_s=frame_times_s,
+                                           **render)
         return p.reshape((b, v) + p.shape[1:])
 
     def n_parameters(self) -> int:

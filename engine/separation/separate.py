@@ -18,7 +18,7 @@ from engine.choir import voice_names
 from engine.errors import MotetError
 from engine.f0.tracks import F0Tracks
 from engine.jobs import Progress, report, sub_progress
-from engine.separation.masks import apply_masks, wiener_masks
+from engine.separation.masks import MASK_RENDER, apply_masks, wiener_masks
 from engine.separation.model import SeparationModel, default_model_path
 
 CHUNK_S = 16.0     # seconds of output per chunk
@@ -180,7 +180,7 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
         t0 = a / sample_rate - f_lo * hop_s  # time of the audio window's start within the θ chunk
 
         def masks_fn(n_fft, times, theta=theta, t0=t0):
-            power = model.power(theta, sample_rate, n_fft, times + t0)[0]
+            power = model.power(theta, sample_rate, n_fft, times + t0, **MASK_RENDER)[0]
             return wiener_masks(power, floor=1e-20)
 
         with torch.no_grad():

@@ -18,7 +18,7 @@ from torch import nn
 
 from engine.jobs import Progress, report
 from engine.separation.data import ExcerptSet, load_excerpts
-from engine.separation.masks import apply_masks, wiener_masks
+from engine.separation.masks import MASK_RENDER, apply_masks, wiener_masks
 from engine.separation.model import ModelConfig, SeparationModel
 
 
@@ -57,8 +57,8 @@ def validate(model: SeparationModel, data: ExcerptSet, device, max_excerpts: int
         mix = torch.tensor(data.mixture[i], device=device)
         theta = model(mix[None], torch.tensor(data.f0_hz[i], device=device)[None],
                       torch.tensor(data.voiced[i], device=device)[None])
-        stems = apply_masks(mix[None], lambda n_fft, t: wiener_masks(model.power(theta, sr, n_fft, t)[0].double())
-                            .float(), sr)[:, 0].cpu().numpy()
+        stems = apply_masks(mix[None], lambda n_fft, t: wiener_masks(
+            model.power(theta, sr, n_fft, t, **MASK_RENDER)[0].double()).float(), sr)[:, 0].cpu().numpy()
         for v in range(stems.shape[0]):
             ref = data.stems[i, v]
             if np.sqrt(np.mean(ref ** 2)) > 1e-4:
@@ -73,8 +73,9 @@ def train(data_dir: str | Path, out_path: str | Path, steps: int = 2000, batch: 
           hidden: int = 256, n_blocks: int = 2, power_weight: float = 1.0, valid_dir: str | Path | None = None,
           log_path: str | Path | None = None, progress: Progress | None = None, limit: int | None = None,
           segment_s: float | None = None, synth_items: int | None = None, synth_s: float | None = None,
-          checkpoint_every: int = 0) -> dict:
-    """Train from scratch on the excerpts under ``data_dir``; save to ``out_path``; return a summary dict.
+          checkpoint_every: int = 0, init_path: str | Path | None = None, warmup: int = 100) -> dict:
+    """Train on the excerpts under ``data_dir`` (from scratch, or from the weights in ``init_path``, whose
+    architecture then overrides ``hidden``/``n_blocks``); save to ``out_path``; return a summary dict.
 
     Each step takes ``batch`` random segments of ``segment_s`` (default: whole excerpts); the time-domain
     synthesis term uses the first ``synth_items`` of them over ``synth_s`` seconds (default: all)."""
@@ -91,8 +92,12 @@ def train(data_dir: str | Path, out_path: str | Path, steps: int = 2000, batch: 
             device = f"cuda:{local}"
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.manual_seed(seed)
-    config = ModelConfig(hidden=hidden, n_blocks=n_blocks)
-    model = SeparationModel(config).to(device)
+    if init_path:
+        model = SeparationModel.load(init_path).train().to(device)
+        config = model.config
+    else:
+        config = ModelConfig(hidden=hidden, n_blocks=n_blocks)
+        model = SeparationModel(config).to(device)
     frames_per_s = config.sample_rate / config.hop
     synth_frames = int(round(synth_s * frames_per_s)) if synth_s else None
     objective = Objective(model, power_weight, synth_items, synth_frames)
@@ -108,11 +113,11 @@ def train(data_dir: str | Path, out_path: str | Path, steps: int = 2000, batch: 
     t0 = time.time()
 
     def lr_factor(s: int) -> float:
-        """Warm-up over 100 steps, then a cosine over the run (by steps or by wall time, whichever is further)."""
+        """Warm-up over ``warmup`` steps, then a cosine over the run (by steps or by wall time, whichever is further)."""
         done = s / max(1, steps)
         if minutes:
             done = max(done, (time.time() - t0) / (minutes * 60))
-        return min(1.0, (s + 1) / 100) * 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
+        return min(1.0, (s + 1) / max(1, warmup)) * 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
     rng = np.random.default_rng([seed, rank])
@@ -124,7 +129,8 @@ def train(data_dir: str | Path, out_path: str | Path, steps: int = 2000, batch: 
                "device": str(device), "world_size": world, "seed": seed, "batch": batch,
                "segment_s": seg / frames_per_s, "synth_items": synth_items or batch,
                "synth_s": (synth_frames or seg) / frames_per_s, "power_weight": power_weight,
-               "threads": torch.get_num_threads()}
+               "threads": torch.get_num_threads(),
+               "init": str(init_path) if init_path else None}
     step = 0
     losses = []
     for step in range(1, steps + 1):

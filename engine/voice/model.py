@@ -131,9 +131,13 @@ class VoiceModel:
         return power / power.mean(-1, keepdim=True)
 
     def power_spectrogram(self, f0_hz, voiced, loudness_db, hnr_db, tilt_db_per_octave, lsf_rad, noise_bands_db,
-                          sample_rate: int, n_fft: int, frame_times_s: torch.Tensor) -> torch.Tensor:
+                          sample_rate: int, n_fft: int, frame_times_s: torch.Tensor, lobe_scale: float = 1.0,
+                          noise_scale: float = 1.0) -> torch.Tensor:
         """Expected |STFT|^2 of the voice (Hann window of ``n_fft`` at ``sample_rate``, frames centred at
         ``frame_times_s`` [T']) -> [batch, n_fft // 2 + 1, T'], over the FULL band of ``sample_rate``.
+
+        lobe_scale narrows (< 1) the harmonic lobes below the Hann window's own width and noise_scale scales the
+        noise power: both 1 for the expected power (the loss); the masks use sharper, less noisy renderings.
 
         Harmonics are Gaussian lobes (widened by the F0 glide within the window) at k F0 up to that rate's
         Nyquist; above the model's own Nyquist the envelope, the glottal tilt and the noise shape continue
@@ -180,15 +184,17 @@ class VoiceModel:
         for k in (k_near, k_near + side):  # the nearest harmonic and its neighbour on this bin's side
             fk = k * f0e
             ok = ((k >= 1) & (fk < sample_rate / 2)).to(dtype)
-            sigma2 = HANN_LOBE_SIGMA_BINS ** 2 + (k * glide_bins) ** 2 / 12
+            sigma2 = (lobe_scale * HANN_LOBE_SIGMA_BINS) ** 2 + (k * glide_bins) ** 2 / 12
             dist = (freqs - fk) / bin_hz
             log_weight = slope * torch.log(k.clamp(min=1)) - log_norm
-            lobe = torch.exp(log_weight - 0.5 * dist ** 2 / sigma2) * (HANN_LOBE_SIGMA_BINS * torch.rsqrt(sigma2))
+            lobe = torch.exp(log_weight - 0.5 * dist ** 2 / sigma2) * (lobe_scale * HANN_LOBE_SIGMA_BINS
+                                                                        * torch.rsqrt(sigma2))
             harmonic = harmonic + ok * envelope_at(fk) * lobe
         harmonic = harmonic * (p_h.unsqueeze(-1) * sum_w ** 2 / 2)
         shape = noise_shape_power(bands, freqs, self.sample_rate,
                                   torch.linspace(0, self.sample_rate / 2, 257, device=f0.device, dtype=dtype))
-        noise = p_n.unsqueeze(-1) * shape * envelope_at(freqs.expand_as(k_near)) * sum_w2 * (sample_rate / self.sample_rate)
+        noise = (noise_scale * p_n.unsqueeze(-1) * shape * envelope_at(freqs.expand_as(k_near)) * sum_w2
+                 * (sample_rate / self.sample_rate))
         return (harmonic + noise).transpose(1, 2)
 
 
