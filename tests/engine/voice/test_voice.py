@@ -65,6 +65,20 @@ def test_power_spectrogram_covers_the_full_band_of_a_higher_rate():
     assert abs(peak_hz / 440 - round(peak_hz / 440)) < 0.05  # a harmonic of 440 Hz, above the model's 8 kHz
 
 
+def test_mask_rendering_is_sharper_than_the_expected_power():
+    """The masks' rendering (narrower lobes, less noise) keeps the harmonic peaks but empties the gaps."""
+    model = VoiceModel()
+    c = _controls(model, f0=(200.0,))
+    times = torch.arange(20) * 0.016
+    full = model.power_spectrogram(**c, sample_rate=16000, n_fft=2048, frame_times_s=times)[0, :, 10]
+    sharp = model.power_spectrogram(**c, sample_rate=16000, n_fft=2048, frame_times_s=times, lobe_scale=0.6,
+                                    noise_scale=0.1)[0, :, 10]
+    harmonic_bins = [round(k * 200 * 2048 / 16000) for k in range(1, 6)]
+    gap_bins = [round((k + 0.5) * 200 * 2048 / 16000) for k in range(1, 6)]
+    assert (sharp[harmonic_bins] / full[harmonic_bins]).min() > 0.4
+    assert (sharp[gap_bins] / full[gap_bins]).max() < 0.2
+
+
 def test_envelope_and_formants_from_lsf():
     lsf = torch.tensor([[0.12, 0.16, 0.50, 0.56, 1.0, 1.1, 1.6, 1.8]])  # close pairs -> formants
     a = lsf_to_lpc(lsf)
