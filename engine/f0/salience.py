@@ -29,8 +29,9 @@ FUNDAMENTAL_POWER = 0.3  # 0.5 and 0.15 were worse on synthetic valid-split exce
 LEARNED_WEIGHT = 0.5  # exponent of the learned probability multiplying the harmonic salience
 
 
-def to_analysis_rate(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Mono float64 samples at :data:`ANALYSIS_RATE`. samples: [frames] (or [channels, frames], averaged)."""
+def resample_mono(samples: np.ndarray, sample_rate: int, target_rate: int) -> np.ndarray:
+    """Mono float64 samples at ``target_rate`` Hz. samples: [frames] (or [channels, frames], averaged);
+    a clear MotetError for other shapes, a bad rate or non-finite samples."""
     x = np.asarray(samples, dtype=np.float64)
     if x.ndim == 2:
         x = x.mean(axis=0)
@@ -40,11 +41,16 @@ def to_analysis_rate(samples: np.ndarray, sample_rate: int) -> np.ndarray:
         raise MotetError(f"audio: bad sample rate {sample_rate}")
     if not np.all(np.isfinite(x)):
         raise MotetError("audio: samples hold NaN or infinite values")
-    if sample_rate != ANALYSIS_RATE and x.size:
+    if sample_rate != target_rate and x.size:
         import soxr
 
-        x = soxr.resample(x, sample_rate, ANALYSIS_RATE)
+        x = soxr.resample(x, sample_rate, target_rate)
     return x
+
+
+def to_analysis_rate(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Mono float64 samples at :data:`ANALYSIS_RATE`. samples: [frames] (or [channels, frames], averaged)."""
+    return resample_mono(samples, sample_rate, ANALYSIS_RATE)
 
 
 def frame_times(n_samples: int) -> np.ndarray:

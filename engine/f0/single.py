@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.errors import MotetError
-from engine.f0.salience import ANALYSIS_RATE, HOP
+from engine.f0.salience import ANALYSIS_RATE, HOP, resample_mono
 from engine.f0.tracks import F0_HOP_S, F0Tracks
 from engine.f0.viterbi import candidate_path
 from engine.jobs import report
@@ -90,17 +90,7 @@ def to_yin_rate(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     """Mono float64 [samples] at :data:`YIN_RATE`, low-passed at :data:`LOWPASS_HZ`."""
     from scipy.signal import butter, sosfiltfilt
 
-    x = np.asarray(samples, dtype=np.float64)
-    if x.ndim == 2:
-        x = x.mean(axis=0)
-    if x.ndim != 1:
-        raise MotetError(f"audio: expected mono samples [frames], got shape {x.shape}")
-    if sample_rate <= 0 or not np.all(np.isfinite(x)):
-        raise MotetError("audio: bad sample rate or non-finite samples")
-    if sample_rate != YIN_RATE and x.size:
-        import soxr
-
-        x = soxr.resample(x, sample_rate, YIN_RATE)
+    x = resample_mono(samples, sample_rate, YIN_RATE)
     if x.size > 64:
         x = sosfiltfilt(butter(6, LOWPASS_HZ, fs=YIN_RATE, output="sos"), x)
     return x
