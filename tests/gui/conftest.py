@@ -86,3 +86,14 @@ def chord_wav(tmp_path_factory):
     path = tmp_path_factory.mktemp("audio") / "chord.wav"
     save_audio(path, x.astype(np.float32)[None], SR)
     return path
+
+
+def demo_excerpt_file(directory, seconds: float, suffix: str = ".flac"):
+    """The first ``seconds`` of the bundled demo written to ``directory`` (short files keep GUI tests quick)."""
+    from engine.io.audio import load_audio, save_audio
+    from gui.main_window import DEMO
+
+    audio = load_audio(DEMO)
+    path = directory / f"choir-demo-{seconds:g}s{suffix}"
+    save_audio(path, audio.samples[:, :int(seconds * audio.sample_rate)], audio.sample_rate)
+    return path

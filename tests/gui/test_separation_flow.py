@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 
 from gui.capabilities import capability
 from gui.main_window import DEMO
-from tests.gui.conftest import wait_idle
+from tests.gui.conftest import demo_excerpt_file, wait_idle
 from tests.gui.test_voices import drag_slider, median_f0_ratio_cents
 
 pytestmark = [pytest.mark.slow,
@@ -19,12 +19,7 @@ pytestmark = [pytest.mark.slow,
 
 @pytest.fixture
 def demo_10s(tmp_path):
-    from engine.io.audio import load_audio, save_audio
-
-    audio = load_audio(DEMO)
-    path = tmp_path / "choir-demo-10s.flac"
-    save_audio(path, audio.samples[:, :10 * audio.sample_rate], audio.sample_rate)
-    return path
+    return demo_excerpt_file(tmp_path, 10)
 
 
 def test_demo_separate_solo_alto_move_pitch(qtbot, window, audio_fake, demo_10s):

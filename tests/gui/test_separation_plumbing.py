@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from gui.main_window import DEMO
-from tests.gui.conftest import wait_idle
+from tests.gui.conftest import demo_excerpt_file, wait_idle
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not DEMO.is_file(), reason="no demo recording")]
 
@@ -33,12 +33,7 @@ def untrained_separation(tmp_path, monkeypatch):
 @pytest.fixture
 def demo_excerpt(tmp_path):
     """The first 6 s of the demo (a short file keeps this test quick)."""
-    from engine.io.audio import load_audio, save_audio
-
-    audio = load_audio(DEMO)
-    path = tmp_path / "excerpt.wav"
-    save_audio(path, audio.samples[:, :6 * audio.sample_rate], audio.sample_rate)
-    return path
+    return demo_excerpt_file(tmp_path, 6, ".wav")
 
 
 def test_cancel_a_separation_midway(qtbot, untrained_separation, make_window, audio_fake):
