@@ -1,9 +1,10 @@
 """Score-informed per-voice F0: align the score to the recording, then measure each note's F0 around its written
 pitch so that intonation, vibrato and glides are the singers' own.
 
-Alignment is dynamic time warping of chroma (Müller, "Fundamentals of Music Processing", ch. 3): the recording's
-chroma is the harmonic-summation salience folded onto pitch classes, the score's chroma its sounding notes. DTW
-steps (1,1), (1,2), (2,1) allow tempo changes between half and double speed and keep held notes whole.
+Alignment is dynamic time warping (Müller, "Fundamentals of Music Processing", ch. 3) of pitch profiles: the
+recording's is the harmonic-summation salience folded onto semitones, the score's its sounding notes. Each
+recording frame is matched to one score position; the score may hold (fermatas, breaths), advance, or advance
+twice as fast, so every recording frame counts once in the path cost (no bias towards short paths or early ends).
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from engine.jobs import report
 
 ALIGN_HOP = 4  # alignment works on 64 ms frames (4 F0 frames)
 MAX_ALIGN_FRAMES = 4000  # longer recordings are aligned on coarser frames
-OPEN_END_S = 5.0  # the recording may hold up to this much (s) before the score's start and after its end
+HOLD_COST = 0.05  # per 64-ms frame in which the score holds (fermatas, breaths); 0.15 loses fermatas on synthetic valid
+SKIP_COST = 0.1  # per 64-ms frame in which the score advances two frames (the singers faster than written)
 
 
 ALIGN_MIDI = np.arange(36, 97)  # C2..C7: the pitches the alignment features describe
@@ -67,44 +69,35 @@ def score_pitch_profile(roll: np.ndarray) -> np.ndarray:
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
-def dtw_path(cost: np.ndarray, open_frames: int = 0) -> np.ndarray:
-    """Monotonic alignment of rows (score) to columns (recording) with steps (1,1), (1,2), (2,1). The path starts
-    in row 0 within the first ``open_frames`` + 1 columns and ends in the last row within the last ``open_frames``
-    + 1 columns (the recording may begin and end with silence or applause). cost: [N, M]. Returns [L, 2] index
-    pairs (row, column)."""
+def follow_path(cost: np.ndarray, first_row: int, last_row: int, hold_cost: float, skip_cost: float) -> np.ndarray:
+    """Score position (row) for every recording frame (column) of ``cost`` ([N rows, M columns]): per column the
+    score holds (+hold_cost: fermatas, breaths the score lacks), advances one row, or two (+skip_cost: up to
+    twice the written tempo). Every recording frame counts once, so neither a long hold nor an early end is
+    favoured. The path starts in a row <= ``first_row`` (the score's leading silence) and ends in a row >=
+    ``last_row``; holds are free outside [first_row, last_row] (silence before and after the music).
+    Returns [M] rows."""
     n, m = cost.shape
     big = 1e18
-    acc = np.full((n, m), big)
-    step = np.zeros((n, m), dtype=np.int8)
-    acc[0, : open_frames + 1] = cost[0, : open_frames + 1]
-    for i in range(1, n):
-        prev1 = acc[i - 1]
-        cand = np.full((3, m), big)
-        cand[0, 1:] = prev1[:-1] + cost[i, 1:]                                       # (1, 1)
-        cand[1, 2:] = prev1[:-2] + cost[i, 2:] + cost[i, 1:-1]                       # (1, 2)
-        if i >= 2:
-            cand[2, 1:] = acc[i - 2, :-1] + cost[i, 1:] + cost[i - 1, 1:]            # (2, 1)
-        step[i] = cand.argmin(axis=0)
-        acc[i] = cand[step[i], np.arange(m)]
-    j = m - 1 - open_frames + int(acc[-1, m - 1 - open_frames:].argmin())
-    if acc[-1, j] >= big:
+    hold = np.full(n, hold_cost)
+    hold[:first_row] = 0.0
+    hold[last_row + 1:] = 0.0
+    acc = np.full(n, big)
+    acc[: first_row + 1] = cost[: first_row + 1, 0]
+    step = np.zeros((m, n), dtype=np.int8)
+    for j in range(1, m):
+        cand = np.full((3, n), big)
+        cand[0] = acc + hold
+        cand[1, 1:] = acc[:-1]
+        cand[2, 2:] = acc[:-2] + skip_cost
+        step[j] = cand.argmin(axis=0)
+        acc = cand[step[j], np.arange(n)] + cost[:, j]
+    rows = np.empty(m, dtype=int)
+    rows[-1] = last_row + int(acc[last_row:].argmin())
+    if acc[rows[-1]] >= big:
         raise MotetError("score: cannot align it to the recording (their lengths differ by more than a factor 2)")
-    path = [(n - 1, j)]
-    i = n - 1
-    while i > 0:
-        s = step[i, j]
-        if s == 0:
-            i, j = i - 1, j - 1
-            path.append((i, j))
-        elif s == 1:
-            path.append((i, j - 1))
-            i, j = i - 1, j - 2
-            path.append((i, j))
-        else:
-            path.append((i - 1, j))
-            i, j = i - 2, j - 1
-            path.append((i, j))
-    return np.array(path[::-1])
+    for j in range(m - 1, 0, -1):
+        rows[j - 1] = rows[j] - step[j, rows[j]]
+    return rows
 
 
 def align(parts: list[ScorePart], sal: np.ndarray, grid: np.ndarray, progress=None) -> np.ndarray:
@@ -124,8 +117,9 @@ def align(parts: list[ScorePart], sal: np.ndarray, grid: np.ndarray, progress=No
         raise MotetError(f"score: it lasts {score_end:.0f} s at its own tempo, the recording {n_frames * F0_HOP_S:.0f} s; "
                          "they differ by more than a factor 2")
     report(progress, 0.4, "aligning score")
-    open_frames = int(min(OPEN_END_S, 0.15 * n_frames * F0_HOP_S) / hop_s)
-    path = dtw_path(1.0 - sco @ rec.T, open_frames)
+    sounding = np.nonzero(sco[:, -1] < 0.5)[0]
+    rows = follow_path(1.0 - sco @ rec.T, int(sounding[0]), int(sounding[-1]), HOLD_COST, SKIP_COST)
+    path = np.stack([rows, np.arange(m)], axis=1)
     # recording frame -> score time, through the path's (monotonic) correspondences
     rec_t = (path[:, 1] + 0.5) * hop_s
     sco_t = (path[:, 0] + 0.5) * hop_s
@@ -135,7 +129,10 @@ def align(parts: list[ScorePart], sal: np.ndarray, grid: np.ndarray, progress=No
     frame_score_t = np.interp(np.arange(n_frames) * F0_HOP_S, rec_t, sco_mid)
     fine = score_roll(parts, int(np.ceil(score_end / F0_HOP_S)) + 2, F0_HOP_S)
     idx = np.clip(np.round(frame_score_t / F0_HOP_S).astype(int), 0, fine.shape[1] - 1)
-    return fine[:, idx]
+    coarse = score_roll(parts, n, hop_s)
+    row = np.clip((frame_score_t / hop_s).astype(int), 0, n - 1)
+    # a frame held on a row whose note ends within the row (a held last chord) keeps that note
+    return np.where(fine[:, idx] > 0, fine[:, idx], coarse[:, row])
 
 
 def track_voices_informed(samples: np.ndarray, sample_rate: int, n_voices: int, score: str | Path,

@@ -3,7 +3,7 @@ import pytest
 
 from engine.errors import MotetError
 from engine.f0 import track_voices
-from engine.f0.informed import dtw_path
+from engine.f0.informed import follow_path
 from engine.f0.score import ScorePart, load_score, voice_of, write_midi
 from tests.engine.f0.synth import CHORDS, satb
 from tests.engine.f0.test_blind import _pitch_accuracy
@@ -57,13 +57,15 @@ def test_bad_scores_are_clear_errors(tmp_path):
         track_voices(mix, sr, 4, score=text)
 
 
-def test_dtw_follows_a_tempo_change():
-    score = np.repeat(np.arange(10), 4)  # ten 'notes' of 4 frames
-    rec = np.concatenate([np.repeat(np.arange(5), 3), np.repeat(np.arange(5, 10), 6)])  # faster, then slower
+def test_alignment_follows_a_tempo_change_and_a_fermata():
+    score = np.concatenate([[-1, -1], np.repeat(np.arange(10), 4), [-1]])  # silence, ten 'notes' of 4 frames, silence
+    # faster, then slower, then the last note held three times its length (a fermata), then silence
+    rec = np.concatenate([[-1], np.repeat(np.arange(5), 2), np.repeat(np.arange(5, 9), 6), np.repeat([9], 12),
+                          [-1, -1, -1]])
     cost = (score[:, None] != rec[None, :]).astype(float)
-    path = dtw_path(cost)
-    assert cost[path[:, 0], path[:, 1]].sum() == 0
-    assert tuple(path[0]) == (0, 0) and tuple(path[-1]) == (len(score) - 1, len(rec) - 1)
+    rows = follow_path(cost, 2, len(score) - 2, hold_cost=0.05, skip_cost=0.1)
+    assert cost[rows, np.arange(len(rec))].sum() == 0
+    assert np.all(np.diff(rows) >= 0) and np.all(np.diff(rows) <= 2)
 
 
 def test_musicxml_parts_and_tempo_are_read(tmp_path):
