@@ -106,7 +106,7 @@ def _run_eval(args) -> int:
     result = evaluate(sets, Path(args.dir) if args.dir else None, args.csd_seconds, progress, args.envelope)
     if not args.json:
         for group, voices in result.items():
-            if group == "summary":
+            if group == "summary" or group.startswith("formant_"):
                 continue
             for name, res in voices.items():
                 print(f"{group}/{name}: pitch+300 F0 err {res['pitch+300']['f0_error_cents']:+.2f} c, formants "

@@ -45,6 +45,64 @@ def synthetic_voices(sample_rate: int = 16000, duration_s: float = 4.0) -> dict[
     return out
 
 
+def formant_measure_validation(f0s_hz=(110, 160, 230, 330, 440, 500, 600, 700, 800, 900), sample_rate: int = 16000,
+                               duration_s: float = 4.0) -> dict:
+    """The formant-shift measure on voices whose formants are known: for each F0, a sung vowel (300-cent glide,
+    40-cent vibrato, HNR 18 dB) and the same vowel synthesised with every formant and bandwidth x1.10 (a true
+    warp, no renderer involved) or x1.00 (another noise draw). {f0: {"true_1.10": α, "true_1.00": α}} plus the
+    worst errors, old (LTAS) and new (pooled harmonic envelope) measure."""
+    formants, bandwidths = (800.0, 1400.0, 2800.0, 3600.0), (80.0, 90.0, 120.0, 150.0)
+    out: dict = {}
+    for f0 in f0s_hz:
+        kw = dict(hnr_db=18.0, vibrato_cents=40.0, glide_cents=300.0)
+        x = synth_voice(duration_s, sample_rate, f0, formants_hz=formants, bandwidths_hz=bandwidths, seed=1, **kw)
+        y = synth_voice(duration_s, sample_rate, f0, formants_hz=[1.1 * f for f in formants],
+                        bandwidths_hz=[1.1 * b for b in bandwidths], seed=2, **kw)
+        z = synth_voice(duration_s, sample_rate, f0, formants_hz=formants, bandwidths_hz=bandwidths, seed=3, **kw)
+        fmin = max(200.0, 1.3 * f0)
+        out[str(f0)] = {"true_1.10": round(measure.formant_shift(x.samples, y.samples, sample_rate, fmin=fmin), 4),
+                        "true_1.00": round(measure.formant_shift(x.samples, z.samples, sample_rate, fmin=fmin), 4),
+                        "true_1.10_ltas_old": round(measure.formant_shift_ltas(x.samples, y.samples, sample_rate,
+                                                                               fmin=fmin), 4),
+                        "true_1.00_ltas_old": round(measure.formant_shift_ltas(x.samples, z.samples, sample_rate,
+                                                                               fmin=fmin), 4)}
+    for suffix in ("", "_ltas_old"):
+        out[f"worst_error{suffix}"] = round(max(max(abs(v[f"true_1.10{suffix}"] - 1.10), abs(v[f"true_1.00{suffix}"] - 1))
+                                                for k, v in out.items() if not k.startswith("worst")), 4)
+    return out
+
+
+def rendered_vs_true_warp(f0_hz: float, formant: float = 1.10, sample_rate: int = 16000, duration_s: float = 4.0,
+                          formants_hz=(800.0, 1400.0, 2800.0, 3600.0)) -> dict:
+    """How close a rendered formant edit comes to the truth, without any formant measure: the harmonic amplitudes
+    (dB, F0 from θ, 1.3·F0 to 4 kHz) of the rendered sung vowel against those of the same vowel synthesised with
+    its formants and bandwidths x ``formant``; rms dB after removing the median level difference, and the same
+    for the unedited vowel (how far the truth is from doing nothing)."""
+    from engine.edit.pooled_envelope import harmonic_samples
+
+    bandwidths = (80.0, 90.0, 120.0, 150.0)
+    kw = dict(hnr_db=30.0, vibrato_cents=40.0, glide_cents=300.0, seed=1)
+    v = synth_voice(duration_s, sample_rate, f0_hz, formants_hz=formants_hz, bandwidths_hz=bandwidths, **kw)
+    truth = synth_voice(duration_s, sample_rate, f0_hz, formants_hz=[formant * f for f in formants_hz],
+                        bandwidths_hz=[formant * b for b in bandwidths], **kw)
+    y = VoiceRenderer(v.samples, sample_rate, v.theta).render(VoiceEdits().add("formant", formant))
+    th = v.theta
+    times = np.arange(len(th.f0_hz)) * th.hop_s
+
+    def amplitudes(s):
+        _, f, db, _ = harmonic_samples(s, sample_rate, times, th.f0_hz, th.voiced)
+        return f, db
+
+    f, true_db = amplitudes(truth.samples)
+    band = (f > 1.3 * f0_hz) & (f < 4000)
+
+    def rms(db):
+        e = (db - true_db)[band]
+        return round(float(np.sqrt(np.mean((e - np.median(e)) ** 2))), 2)
+
+    return {"rendered_rms_db": rms(amplitudes(y)[1]), "unedited_rms_db": rms(amplitudes(v.samples)[1])}
+
+
 def csd_stand_in_stems(start_s: float = 20.0, duration_s: float = 20.0) -> dict[str, tuple]:
     """{voice: (samples [N] at 16 kHz, θ from CREPE F0, confidence > 0.5)} for CSD singer set 4, one excerpt."""
     from engine.datasets import dataset_dir
@@ -124,9 +182,13 @@ def evaluate_voice(samples: np.ndarray, sample_rate: int, theta: ThetaVoice, env
         "hnr_change_db": round(measure.voice_hnr_db(y, sample_rate, f0_in * ratio)
                                - measure.voice_hnr_db(x, sample_rate, f0_in), 2),
         "render_ms": round(ms, 1)}
+    res["pitch+300"]["formant_shift_ltas_old"] = round(measure.formant_shift_ltas(x, renderer.render(
+        VoiceEdits().add("pitch", 300)), sample_rate, fmin=fmin), 4)
     y, ms = timed(VoiceEdits().add("formant", 1.10))
     res["formant*1.10"] = {"formant_shift": round(measure.formant_shift(x, y, sample_rate,
                                                                         fmin=max(200.0, 1.3 * f0_in)), 4),
+                           "formant_shift_ltas_old": round(measure.formant_shift_ltas(
+                               x, y, sample_rate, fmin=max(200.0, 1.3 * f0_in)), 4),
                            "f0_error_cents": round(measure.median_f0_ratio_cents(x, y, sample_rate)["error_cents"], 2),
                            "render_ms": round(ms, 1)}
     y, ms = timed(VoiceEdits().add("breathiness", 6))
@@ -175,6 +237,10 @@ def evaluate(sets: tuple = ("synthetic", "corpus", "csd"), separation_dir: Optio
             audio = load_audio(sep.stem_path(name), mono=True)
             jobs.append(("separation", name, audio.mono(), audio.sample_rate, sep.theta(name)))
     out: dict = {}
+    if "synthetic" in sets:
+        report(progress, 0.0, "checking the formant measure on true warps")
+        out["formant_measure_validation"] = formant_measure_validation()
+        out["formant_render_vs_truth"] = {str(f0): rendered_vs_true_warp(f0) for f0 in (160, 330, 500, 700, 900)}
     for i, (group, name, x, sr, theta) in enumerate(jobs):
         report(progress, i / len(jobs), f"evaluating edits on {group}/{name}")
         res = evaluate_voice(x, sr, theta, envelope)
@@ -182,6 +248,8 @@ def evaluate(sets: tuple = ("synthetic", "corpus", "csd"), separation_dir: Optio
         out.setdefault(group, {})[name] = res
     summary = {}
     for group, voices in out.items():
+        if group.startswith("formant_"):
+            continue
         keys = next(iter(voices.values()))["pass"].keys()
         summary[group] = {k: f"{sum(v['pass'][k] for v in voices.values())}/{len(voices)}" for k in keys}
     out["summary"] = summary

@@ -158,7 +158,22 @@ def _ltas_lpc(samples: np.ndarray, sample_rate: int, frame_s: float = 0.064):
 
 def formant_shift(before: np.ndarray, after: np.ndarray, sample_rate: int, fmin: float = 200.0,
                   fmax: float = 4000.0, after_rate: int | None = None) -> float:
-    """The factor α that best maps the LPC envelope of ``before``'s LTAS onto ``after``'s:
+    """The factor α by which the formants of ``after`` lie above those of ``before``: the frequency warp that best
+    maps the pooled harmonic envelope of ``before`` onto that of ``after`` over [fmin, fmax] Hz
+    (:mod:`engine.edit.pooled_envelope`; F0 of each by motet's tracker). Unlike an LPC fit of one frame or of the
+    long-term average spectrum, it reads the envelope only where harmonics were seen, so it does not depend on
+    where the single harmonics of a high voice fall; it needs the phrase to move in pitch (vibrato alone does not
+    fill the gaps between a soprano's harmonics). nan when the two envelopes do not overlap enough."""
+    from engine.edit.pooled_envelope import pooled_envelope, warp_factor
+
+    return warp_factor(pooled_envelope(before, sample_rate), pooled_envelope(after, after_rate or sample_rate),
+                       fmin, fmax)
+
+
+def formant_shift_ltas(before: np.ndarray, after: np.ndarray, sample_rate: int, fmin: float = 200.0,
+                       fmax: float = 4000.0, after_rate: int | None = None) -> float:
+    """The previous measure (kept for comparison): the factor α that best maps the LPC envelope of ``before``'s
+    LTAS onto ``after``'s:
     argmax over α in [0.6, 1.6] of the correlation of log E_after(α f) with log E_before(f), f in [fmin, fmax].
     A global "how far did the formants move" that needs no formant picking."""
     a0, _ = _ltas_lpc(before, sample_rate)
