@@ -76,7 +76,8 @@ def bench(seconds: float = 180.0, rate: int = 44100, device=None, threads: int |
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     result = {"audio_s": round(len(audio) / rate, 2), "rate": rate, "voices": 4, "device": str(device),
               "hardware": torch.cuda.get_device_name(device) if str(device).startswith("cuda") else "cpu",
-              "torch_threads": torch.get_num_threads(), "separate_s": round(wall, 3),
+              "torch_threads": torch.get_num_threads(),
+              "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"), "separate_s": round(wall, 3),
               "separate_cpu_s": round(cpu, 3), "load_average_1min": round(os.getloadavg()[0], 2),
               "realtime_factor": round(len(audio) / rate / wall, 1),
               "stems_sum_error": float(np.abs(sep.stems.sum(0)[0] - audio).max())}

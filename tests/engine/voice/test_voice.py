@@ -87,3 +87,22 @@ def test_envelope_and_formants_from_lsf():
     assert formants.shape == (4,)
     first_peak_hz = 8000 * int(torch.argmax(env[:100])) / 512
     assert abs(float(formants[0]) - first_peak_hz) < 80
+
+
+def test_power_spectrogram_does_not_depend_on_its_block_size():
+    """The per-bin rendering runs over blocks of frames for speed; the blocks must not change the result."""
+    import engine.voice.model as voice_model
+
+    model = VoiceModel()
+    c = _controls(model, f0=(196.0, 98.0), frames=60)
+    c["f0_hz"] = c["f0_hz"] * torch.linspace(1.0, 1.2, 60)  # a glide widens the lobes
+    times = torch.arange(40) * 0.02
+    whole = model.power_spectrogram(**c, sample_rate=44100, n_fft=4096, frame_times_s=times, lobe_scale=0.6)
+    saved = voice_model.POWER_BLOCK_ELEMENTS
+    try:
+        voice_model.POWER_BLOCK_ELEMENTS = 1  # one frame per block
+        blocked = model.power_spectrogram(**c, sample_rate=44100, n_fft=4096, frame_times_s=times, lobe_scale=0.6)
+    finally:
+        voice_model.POWER_BLOCK_ELEMENTS = saved
+    assert whole.shape == (2, 2049, 40)
+    assert torch.allclose(whole, blocked, rtol=1e-5, atol=0)
