@@ -103,6 +103,52 @@ def rendered_vs_true_warp(f0_hz: float, formant: float = 1.10, sample_rate: int 
     return {"rendered_rms_db": rms(amplitudes(y)[1]), "unedited_rms_db": rms(amplitudes(v.samples)[1])}
 
 
+def corpus_true_warp(singers_per_part: int, room: bool, factor: float = 1.10, seconds: float = 12.0) -> dict:
+    """Formant measures and the renderer against realistic singers whose formants are truly scaled: the corpus
+    excerpt of :func:`corpus_stems` sung again by the same singers (same notes, timing, vibrato, jitter, vowels,
+    noise draws) with each singer's vocal-tract length factor ``formant_scale`` x ``factor`` (every formant and the
+    fixed higher poles scale; bandwidths do not, and sopranos' F1 stays >= 1.08 F0, engine.corpus.singer).
+    Per voice: the measured shift of the truth (new and old measure), of the renderer's x``factor`` edit of the
+    original, and the rms dB distance of the rendered and of the unedited harmonics from the truth's."""
+    import dataclasses
+    from unittest import mock
+
+    import engine.corpus.render as corpus_render
+    from engine.edit.pooled_envelope import harmonic_samples
+    from engine.f0.tracks import F0_HOP_S
+
+    sing = corpus_render.sing
+
+    def sing_scaled(part, singer, *args, **kw):
+        return sing(part, dataclasses.replace(singer, formant_scale=singer.formant_scale * factor), *args, **kw)
+
+    piece, bar = CORPUS_PIECE
+    kw = dict(seconds=seconds, rate=16000, seed=1, room=room, singers_per_part=singers_per_part)
+    ex = corpus_render.render_excerpt(piece, bar, 4, **kw)
+    with mock.patch.object(corpus_render, "sing", sing_scaled):
+        truth = corpus_render.render_excerpt(piece, bar, 4, **kw)
+    out = {}
+    for v, name in enumerate(ex.f0.names):
+        f0, voiced = ex.f0.f0_hz[v], ex.f0.voiced[v]
+        x, t = ex.stems[v].astype(np.float32), truth.stems[v].astype(np.float32)
+        y = VoiceRenderer(x, 16000, ThetaVoice(name, f0, voiced, F0_HOP_S)).render(VoiceEdits().add("formant", factor))
+        fmin = max(200.0, 1.3 * float(np.median(f0[voiced])))
+        times = np.arange(len(f0)) * F0_HOP_S
+        _, f, true_db, _ = harmonic_samples(t, 16000, times, f0, voiced, quiet_db=300.0)
+        band = (f > fmin) & (f < 4000)
+
+        def rms(s):
+            e = (harmonic_samples(s, 16000, times, f0, voiced, quiet_db=300.0)[2] - true_db)[band]
+            return round(float(np.sqrt(np.mean((e - np.median(e)) ** 2))), 2)
+
+        out[name] = {"truth_shift": round(measure.formant_shift(x, t, 16000, fmin=fmin), 4),
+                     "truth_shift_ltas_old": round(measure.formant_shift_ltas(x, t, 16000, fmin=fmin), 4),
+                     "rendered_shift": round(measure.formant_shift(x, y, 16000, fmin=fmin), 4),
+                     "rendered_shift_ltas_old": round(measure.formant_shift_ltas(x, y, 16000, fmin=fmin), 4),
+                     "rendered_vs_truth_rms_db": rms(y), "unedited_vs_truth_rms_db": rms(x)}
+    return out
+
+
 def csd_stand_in_stems(start_s: float = 20.0, duration_s: float = 20.0) -> dict[str, tuple]:
     """{voice: (samples [N] at 16 kHz, θ from CREPE F0, confidence > 0.5)} for CSD singer set 4, one excerpt."""
     from engine.datasets import dataset_dir
@@ -241,6 +287,10 @@ def evaluate(sets: tuple = ("synthetic", "corpus", "csd"), separation_dir: Optio
         report(progress, 0.0, "checking the formant measure on true warps")
         out["formant_measure_validation"] = formant_measure_validation()
         out["formant_render_vs_truth"] = {str(f0): rendered_vs_true_warp(f0) for f0 in (160, 330, 500, 700, 900)}
+    if "corpus" in sets:
+        report(progress, 0.0, "formant measure and renderer on truly scaled corpus singers")
+        out["formant_truth_corpus"] = {"1_singer_dry": corpus_true_warp(1, False),
+                                       "2_singers_room": corpus_true_warp(2, True)}
     for i, (group, name, x, sr, theta) in enumerate(jobs):
         report(progress, i / len(jobs), f"evaluating edits on {group}/{name}")
         res = evaluate_voice(x, sr, theta, envelope)

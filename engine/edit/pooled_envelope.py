@@ -1,38 +1,38 @@
-"""A voice's spectral envelope pooled over many frames from its harmonic amplitudes, and the frequency warp
-between two such envelopes: how far did the formants move?
+"""A voice's spectral envelope averaged over a phrase from its harmonic amplitudes (a pitch-corrected long-term
+average spectrum), and the frequency warp between two such envelopes: how far did the formants move?
 
-Why: one frame of a high voice samples its envelope only at the harmonics, 300-900 Hz apart for a soprano, so a
-formant between two harmonics is invisible to that frame and any per-frame (or long-term-average) LPC fit reads
-the harmonics' positions as much as the formants. Over a sung phrase the harmonics move — vibrato, glides and
-note changes sweep ``k·F0`` across the envelope — so the *pooled* harmonic amplitudes ``(f, dB)`` of all voiced
-frames sample it densely. This is the idea of the discrete cepstrum / "true envelope" estimators (Galas & Rodet
-1990; Cappé, Laroche & Moulines 1995, "Regularized estimation of cepstrum envelope from discrete frequency points",
-IEEE ASSP workshop), fitted here to many frames at once, each with its own level.
+Why: one frame of a high voice samples its envelope only at its harmonics, 300-900 Hz apart for a soprano, and an
+LPC fit to one frame, or to the ordinary long-term average spectrum (LTAS), reads where the harmonics lie as much
+as where the formants lie. Boersma & Kovačić (2006, "Spectral characteristics of three styles of Croatian folk
+singing", JASA 119(3); Praat's "Ltas (pitch-corrected)") average instead each voiced frame's envelope through its
+own harmonic peaks: each frame contributes at every frequency, the harmonics of different notes fall at different
+places, and the average no longer depends on F0.
 
-Model: ``dB[t, k] = g_t + E(log2 f[t, k]) + noise``, ``E`` piecewise linear on a log-frequency grid with a
-second-difference smoothness penalty, ``g_t`` one level per frame (loudness changes), fitted by alternating
-least squares. On a log-frequency axis a uniform warp ``f -> α·f`` is a translation by ``log2 α``, so the
-smoothing prior treats the original and the warped envelope alike. The warp factor between two envelopes is the
-``α`` minimising the weighted mean squared difference ``E_after(u + log2 α) − E_before(u) − c`` over a band
-(``c`` a free level).
+Here: harmonic peaks of every voiced frame (F0 by motet's tracker, Hann window of 5 periods of the median F0),
+the frame's envelope linear in dB over log2 f between its harmonics, its mean level over 300-3000 Hz removed,
+averaged over frames on a 1/64-octave grid. The warp factor between two such envelopes is the α minimising the
+mean squared difference ``E_after(u + log2 α) − E_before(u) − c`` over a band of u = log2 f (``c`` a free level);
+on a log-frequency axis a uniform warp ``f -> α·f`` is a translation by ``log2 α``.
+
+Tried and dropped (docs/edit.md): fitting one smooth envelope to the pooled samples (f, dB) of all frames with a
+level per frame. When the vowel changes with the notes, the value at a frequency is the mean of the few frames
+whose harmonics happened to fall there; that pattern is the same before and after an edit (same notes, same
+vowels), so the fit found "no shift" (×1.00-1.01) on singers whose formants were truly scaled by 1.10.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
 
 GRID_STEP_OCT = 1 / 64  # node spacing of the envelope (about 1.1 %)
-SMOOTHNESS = 3.0  # weight of the second-difference penalty per node (dB² per node, relative to one sample)
 PERIODS = 5.0  # analysis window in periods of the voice's median F0
-MIN_PROMINENCE_DB = 6.0  # a harmonic counts when its peak stands this far above the valleys around it
 
 
 @dataclass
 class PooledEnvelope:
-    """log2_hz: [J] grid nodes; db: [J] envelope in dB (arbitrary level); support: [J] summed sample weight near
-    each node (0 where no harmonic fell); n_frames, n_samples: what was pooled."""
+    """log2_hz: [J] grid nodes; db: [J] envelope in dB (arbitrary level); support: [J] frames averaged at each
+    node; n_frames, n_samples: the frames and harmonic peaks pooled."""
 
     log2_hz: np.ndarray
     db: np.ndarray
@@ -43,31 +43,15 @@ class PooledEnvelope:
     def at(self, f_hz: np.ndarray) -> np.ndarray:
         return np.interp(np.log2(np.maximum(f_hz, 1.0)), self.log2_hz, self.db)
 
-    def covered(self, f_hz: np.ndarray, min_support: float = 1.0) -> np.ndarray:
-        """bool: whether harmonics were seen near ``f_hz`` (support of the nearest node >= min_support)."""
-        return np.interp(np.log2(np.maximum(f_hz, 1.0)), self.log2_hz, self.support) >= min_support
-
-    def peaks_hz(self, f_lo: float, f_hi: float, n: int = 3) -> np.ndarray:
-        """[n] frequencies of the n lowest local maxima of the envelope in [f_lo, f_hi] (nan if fewer)."""
-        f = 2.0 ** self.log2_hz
-        d = self.db
-        inside = (f >= f_lo) & (f <= f_hi)
-        is_max = np.zeros_like(inside)
-        is_max[1:-1] = (d[1:-1] > d[:-2]) & (d[1:-1] >= d[2:]) & inside[1:-1]
-        out = np.full(n, np.nan)
-        found = f[is_max][:n]
-        out[:len(found)] = found
-        return out
-
 
 def harmonic_samples(samples: np.ndarray, sample_rate: int, times_s: np.ndarray, f0_hz: np.ndarray,
-                     voiced: np.ndarray, f_max: float = 6000.0, periods: float = PERIODS):
+                     voiced: np.ndarray, f_max: float = 6000.0, periods: float = PERIODS, quiet_db: float = 30.0):
     """Harmonic amplitudes of a voice: (frame [S] int, f_hz [S], db [S], prominence_db [S]).
 
     times_s, f0_hz, voiced: [T] an F0 track of ``samples`` ([N] at ``sample_rate``). A Hann window of
     ``periods`` periods of the median F0 centred on each voiced frame, zero-padded x4; each harmonic ``k·F0`` below
     ``f_max`` is the highest bin within ±0.2·F0 (parabolic in dB); its prominence is its height over the lowest
-    point within ±0.5·F0. Frames quieter than 30 dB under the loudest are skipped."""
+    point within ±0.5·F0. Frames more than ``quiet_db`` under the loudest are skipped."""
     x = np.asarray(samples, dtype=np.float64)
     ok = voiced & (f0_hz > 0)
     if not ok.any():
@@ -82,7 +66,7 @@ def harmonic_samples(samples: np.ndarray, sample_rate: int, times_s: np.ndarray,
     idx = np.clip(idx, 0, len(padded) - 1)
     frames = padded[idx] * np.hanning(n)[None, :]
     energy = (frames ** 2).sum(axis=1)
-    loud = energy > energy.max() * 1e-3
+    loud = energy > energy.max() * 10 ** (-quiet_db / 10)
     frame_ids = np.nonzero(ok)[0][loud]
     frames, f0 = frames[loud], f0_hz[ok][loud]
     db = 20 * np.log10(np.abs(np.fft.rfft(frames, n_fft, axis=1)) + 1e-9)
@@ -115,71 +99,59 @@ def harmonic_samples(samples: np.ndarray, sample_rate: int, times_s: np.ndarray,
     return t_idx[keep], peak_hz[keep], peak_db[keep], prominence[keep]
 
 
-def fit_envelope(frame: np.ndarray, f_hz: np.ndarray, db: np.ndarray, f_lo: float = 80.0, f_hi: float = 6000.0,
-                 step_oct: float = GRID_STEP_OCT, smoothness: float = SMOOTHNESS, iterations: int = 30,
-                 weights: np.ndarray | None = None) -> PooledEnvelope:
-    """The pooled envelope of harmonic samples (frame ids [S], f_hz [S], db [S]): E on a log2 grid plus one level
-    per frame, alternating weighted least squares with a second-difference penalty (see module docstring)."""
+def mean_harmonic_envelope(frame: np.ndarray, f_hz: np.ndarray, db: np.ndarray, f_lo: float = 80.0,
+                           f_hi: float = 6000.0, step_oct: float = GRID_STEP_OCT) -> PooledEnvelope:
+    """The pitch-corrected long-term average spectrum of harmonic samples (frame ids [S], f_hz [S], db [S]):
+    each frame's envelope through its own harmonic peaks (linear in dB over log2 f, held below its first harmonic,
+    undefined above its last), minus the frame's mean level over 300-3000 Hz, averaged over frames at every grid
+    node. Every frame counts at every frequency it spans, so which frames happen to have a harmonic near a
+    frequency (the notes and vowels sung there) does not shape the average."""
     grid = np.arange(np.log2(f_lo), np.log2(f_hi) + step_oct, step_oct)
-    J = len(grid)
-    u = np.log2(np.clip(f_hz, f_lo, f_hi))
-    w = np.ones(len(u)) if weights is None else np.asarray(weights, dtype=np.float64)
-    pos = (u - grid[0]) / step_oct
-    lo = np.clip(pos.astype(np.int64), 0, J - 2)
-    frac = pos - lo
-    # normal matrix of the hat basis (tridiagonal) plus the penalty
-    A = np.zeros((J, J))
-    np.add.at(A, (lo, lo), w * (1 - frac) ** 2)
-    np.add.at(A, (lo + 1, lo + 1), w * frac ** 2)
-    np.add.at(A, (lo, lo + 1), w * frac * (1 - frac))
-    np.add.at(A, (lo + 1, lo), w * frac * (1 - frac))
-    support = np.zeros(J)
-    np.add.at(support, lo, w * (1 - frac))
-    np.add.at(support, lo + 1, w * frac)
-    D = np.diff(np.eye(J), 2, axis=0)
-    A += smoothness * D.T @ D + 1e-6 * np.eye(J)
-    _, frame_idx = np.unique(frame, return_inverse=True)
-    n_frames = int(frame_idx.max()) + 1 if len(frame_idx) else 0
-    wsum = np.bincount(frame_idx, w, n_frames)
-    level = np.bincount(frame_idx, w * db, n_frames) / np.maximum(wsum, 1e-12)
-    factor = cho_factor(A)
-    env = np.zeros(J)
-    for _ in range(iterations):
-        r = db - level[frame_idx]
-        rhs = np.zeros(J)
-        np.add.at(rhs, lo, w * (1 - frac) * r)
-        np.add.at(rhs, lo + 1, w * frac * r)
-        env = cho_solve(factor, rhs)
-        model = env[lo] * (1 - frac) + env[lo + 1] * frac
-        level = np.bincount(frame_idx, w * (db - model), n_frames) / np.maximum(wsum, 1e-12)
-    return PooledEnvelope(grid, env, support, n_frames, len(u))
+    order = np.lexsort((f_hz, frame))
+    frame, u, db = frame[order], np.log2(np.maximum(f_hz[order], 1.0)), db[order]
+    ids, starts = np.unique(frame, return_index=True)
+    bounds = np.append(starts, len(frame))
+    total = np.zeros(len(grid))
+    count = np.zeros(len(grid))
+    band = (grid >= np.log2(300.0)) & (grid <= np.log2(3000.0))
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        if b - a < 3:
+            continue
+        curve = np.interp(grid, u[a:b], db[a:b])
+        inside = grid <= u[b - 1]
+        if not (inside & band).any():
+            continue
+        curve = curve - curve[inside & band].mean()
+        total[inside] += curve[inside]
+        count[inside] += 1
+    mean = np.where(count > 0, total / np.maximum(count, 1), 0.0)
+    return PooledEnvelope(grid, mean, count, len(ids), len(frame))
 
 
-def pooled_envelope(samples: np.ndarray, sample_rate: int, f_max: float = 6000.0,
-                    min_prominence_db: float = MIN_PROMINENCE_DB) -> PooledEnvelope:
-    """The pooled harmonic envelope of a voice ([N] samples), F0 by motet's tracker (see module docstring)."""
+def pooled_envelope(samples: np.ndarray, sample_rate: int, f_max: float = 6000.0) -> PooledEnvelope:
+    """The pitch-corrected average envelope of a voice ([N] samples), F0 by motet's tracker (module docstring)."""
     from engine.edit.measure import track_f0
 
     times, f0, voiced, _ = track_f0(samples, sample_rate)
-    frame, f_hz, db, prom = harmonic_samples(samples, sample_rate, times, f0, voiced, f_max)
-    keep = prom >= min_prominence_db
-    return fit_envelope(frame[keep], f_hz[keep], db[keep], f_hi=f_max)
+    frame, f_hz, db, _ = harmonic_samples(samples, sample_rate, times, f0, voiced, f_max)
+    return mean_harmonic_envelope(frame, f_hz, db, f_hi=f_max)
 
 
 def warp_factor(before: PooledEnvelope, after: PooledEnvelope, f_lo: float, f_hi: float,
                 alphas: np.ndarray | None = None) -> float:
-    """α minimising the mean over f in [f_lo, f_hi] (where ``before`` has support, and ``after`` at α·f) of
-    (E_after(α·f) − E_before(f) − c)², c the best level; α in [0.7, 1.4] by 0.1 % steps, parabolic refinement."""
+    """α minimising the mean over f in [f_lo, f_hi] of (E_after(α·f) − E_before(f) − c)², c the best level, over
+    the nodes that at least half of the frames of each voice span; α in [0.7, 1.4] by 0.1 % steps, parabolic
+    refinement. nan when fewer than 8 nodes or 80 % of the band can be compared."""
     if alphas is None:
         alphas = 2.0 ** np.arange(np.log2(0.7), np.log2(1.4), 0.0015)
     u = before.log2_hz[(before.log2_hz >= np.log2(f_lo)) & (before.log2_hz <= np.log2(f_hi))]
-    u = u[np.interp(u, before.log2_hz, before.support) >= 1.0]
+    u = u[np.interp(u, before.log2_hz, before.support) >= 0.5 * before.support.max()]
     if len(u) < 8:
         return float("nan")
     e0 = np.interp(u, before.log2_hz, before.db)
     s = np.log2(alphas)[:, None]
     e1 = np.interp(u[None, :] + s, after.log2_hz, after.db)  # [A, U]
-    seen = np.interp(u[None, :] + s, after.log2_hz, after.support) >= 1.0
+    seen = np.interp(u[None, :] + s, after.log2_hz, after.support) >= 0.5 * after.support.max()
     d = e1 - e0[None, :]
     n = np.maximum(seen.sum(axis=1), 1)
     mean = (d * seen).sum(axis=1) / n
