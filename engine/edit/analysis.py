@@ -26,6 +26,12 @@ EPS = 1e-9
 FORMANT_BAND_HZ = 5500.0  # the all-pole envelope model is fitted to the harmonics below this
 MAX_CURVATURE = 12.0 / 8.686  # the model bends the envelope between harmonics by at most 12 dB (natural log)
 HOP_DIVISOR = 4  # hop = n_fft / 4: Hann analysis and synthesis windows sum to 1.5 exactly
+POOL_STEP_OCT = 1 / 64  # log-frequency grid of the pooled envelope (about 1.1 %)
+POOL_LOW_HZ = 60.0  # its lowest node
+POOL_SIGMA_OCT = 1 / 48  # frequency kernel of the pooling (Gaussian, in octaves)
+POOL_SIGMA_S = 1.0  # time kernel of the pooling (Gaussian, seconds), truncated at 2 sigma
+POOL_TAU_DB = 2.0  # a neighbour whose own envelope differs by this rms (dB, 300-4000 Hz) weighs exp(-1/2) less
+POOL_PRIOR = 0.3  # weight of the frame's own all-pole model where pooled harmonics are scarce
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,8 @@ class FrameAnalysis:
     log_model: [T, F] float32 the envelope read between the harmonics: ``log_env`` plus the curvature of an
     all-pole (LPC) fit between harmonic samples, so formant peaks that fall between harmonics are kept when the
     envelope is read at other frequencies (pitch and formant edits).
+    log_pool: [T, J] float32 natural-log envelope on the log-frequency grid ``pool_grid_log2_hz`` pooled from the
+    harmonic peaks of the frames around each frame (see :func:`pooled_log_envelope`): what a formant edit warps.
     log_noise: [T, F] float32 natural-log noise power per bin under the harmonics (voiced frames).
     comb: [T, F] float32 in [0, 1], 1 on the harmonics' main lobes (0 when unvoiced).
     aperiodicity: [T] float32 in [0, 1], 1 − r with r the window-corrected normalised autocorrelation at the
@@ -88,6 +96,7 @@ class FrameAnalysis:
     voiced: np.ndarray
     log_env: np.ndarray
     log_model: np.ndarray
+    log_pool: np.ndarray
     log_noise: np.ndarray
     comb: np.ndarray
     aperiodicity: np.ndarray
@@ -99,7 +108,7 @@ class FrameAnalysis:
     def slice(self, t_lo: int, t_hi: int) -> "FrameAnalysis":
         a, b = t_lo - self.t0, t_hi - self.t0
         return FrameAnalysis(t_lo, self.spec[a:b], self.f0_hz[a:b], self.voiced[a:b], self.log_env[a:b],
-                             self.log_model[a:b], self.log_noise[a:b], self.comb[a:b],
+                             self.log_model[a:b], self.log_pool[a:b], self.log_noise[a:b], self.comb[a:b],
                              self.aperiodicity[a:b])
 
     @staticmethod
@@ -107,7 +116,7 @@ class FrameAnalysis:
         if len(parts) == 1:
             return parts[0]
         return FrameAnalysis(parts[0].t0, *(np.concatenate([getattr(p, k) for p in parts]) for k in
-                                            ("spec", "f0_hz", "voiced", "log_env", "log_model", "log_noise", "comb",
+                                            ("spec", "f0_hz", "voiced", "log_env", "log_model", "log_pool", "log_noise", "comb",
                                                                                   "aperiodicity")))
 
 
@@ -312,16 +321,105 @@ def theta_envelope(theta: ThetaVoice, times_s: np.ndarray, grid: FrameGrid) -> n
     return (-np.log(np.abs(a @ response) + EPS)).astype(np.float32)
 
 
+def pool_grid(grid: FrameGrid) -> np.ndarray:
+    """[J] log2 Hz nodes of the pooled envelope, POOL_LOW_HZ to Nyquist by POOL_STEP_OCT."""
+    return np.arange(np.log2(POOL_LOW_HZ), np.log2(grid.sample_rate / 2) + POOL_STEP_OCT, POOL_STEP_OCT)
+
+
+def pool_margin_frames(grid: FrameGrid) -> int:
+    """Frames on each side of a block whose harmonics are pooled into the block's envelopes (2 sigma)."""
+    return int(np.ceil(2 * POOL_SIGMA_S * grid.sample_rate / grid.hop))
+
+
+def read_log_grid(values: np.ndarray, log2_hz: np.ndarray, grid: FrameGrid) -> np.ndarray:
+    """[T, J] rows of ``values`` ([T, F] on the STFT bins) read at the frequencies 2**log2_hz (linear)."""
+    pos = np.broadcast_to((2.0 ** log2_hz / grid.bin_hz)[None, :], (values.shape[0], len(log2_hz)))
+    return _interp_rows(values, pos).astype(np.float32)
+
+
+def pooled_log_envelope(peaks: np.ndarray, inside: np.ndarray, f0_hz: np.ndarray, rows: np.ndarray,
+                        n_frames: int, centre: np.ndarray, prior: np.ndarray, grid: FrameGrid) -> np.ndarray:
+    """[T, J] natural-log envelope of frames ``centre`` ([T] indices) pooled from the harmonic peaks of the frames
+    around them.
+
+    peaks, inside: [V, K] log-magnitude harmonic peaks of the V voiced frames ``rows`` (indices into
+    ``n_frames`` consecutive frames; from :func:`harmonic_peaks`), f0_hz: [V]; prior: [T, J] each centre frame's
+    own envelope model on the grid (:func:`pool_grid`).
+
+    One frame of a high voice samples its envelope only at its harmonics (300-900 Hz apart for a soprano); the
+    frames around it, with vibrato, glides and note changes, sample it elsewhere. Each harmonic below
+    FORMANT_BAND_HZ is a sample (log2 f, log magnitude − frame level), the frame level being the mean of its own
+    harmonic envelope over 300-3000 Hz; the samples are spread by a Gaussian kernel of POOL_SIGMA_OCT in
+    frequency (normalised convolution, Knutsson & Westin 1993) and weighted over time by a *bilateral* kernel
+    (Tomasi & Manduchi 1998): Gaussian in time (POOL_SIGMA_S) times Gaussian in the rms difference between the two
+    frames' own harmonic envelopes over 300-4000 Hz (POOL_TAU_DB), so that frames of the same vowel pool and a
+    vowel change stops the pooling. The frame's own model counts as POOL_PRIOR frames of samples: where no
+    harmonic of a similar frame went, the envelope stays the frame's own model.
+    Measured against singers whose formants were truly scaled (docs/edit.md): plain time pooling (no similarity
+    term) helped steady synthetic vowels but hurt real-like singing whose vowel changes every syllable."""
+    from scipy.ndimage import gaussian_filter1d
+
+    u = pool_grid(grid)
+    J = len(u)
+    K = peaks.shape[1]
+    fk = f0_hz[:, None] * np.arange(1, K + 1)[None, :]
+    own = _interp_rows(peaks, np.clip(2.0 ** u[None, :] / f0_hz[:, None] - 1, 0, None))  # [V, J] harmonic interp.
+    band = (u >= np.log2(300.0)) & (u <= np.log2(3000.0))
+    level = own[:, band].mean(axis=1)  # [V]
+    use = inside & (fk < FORMANT_BAND_HZ)
+    pos = (np.log2(np.maximum(fk, POOL_LOW_HZ)) - u[0]) / POOL_STEP_OCT
+    lo = np.clip(pos.astype(np.int64), 0, J - 2)
+    frac = pos - lo
+    y = (peaks - level[:, None]).astype(np.float64)
+    r = np.broadcast_to(rows[:, None], pos.shape)
+    flat = (r * J + lo)[use]
+    w0, w1, yy = (1 - frac)[use], frac[use], y[use]
+    size = n_frames * J
+    weight = (np.bincount(flat, w0, size) + np.bincount(flat + 1, w1, size)).reshape(n_frames, J)
+    total = (np.bincount(flat, w0 * yy, size) + np.bincount(flat + 1, w1 * yy, size)).reshape(n_frames, J)
+    sigma_u = POOL_SIGMA_OCT / POOL_STEP_OCT
+    sigma_t = POOL_SIGMA_S * grid.sample_rate / grid.hop
+    norm = np.sqrt(2 * np.pi) * sigma_u
+    for arr in (weight, total):
+        arr[:] = gaussian_filter1d(arr, sigma_u, axis=1, mode="constant", truncate=3.0) * norm
+    # bilateral time weights: neighbours close in time AND with a similar own envelope (same vowel)
+    cmp_band = (u >= np.log2(300.0)) & (u <= np.log2(4000.0))
+    curves = 8.686 * (own[:, cmp_band] - level[:, None]).astype(np.float64)  # [V, Jb] dB
+    pos_in_rows = np.full(n_frames, -1)
+    pos_in_rows[rows] = np.arange(len(rows))
+    ci = pos_in_rows[centre]  # centre frames' rows in `curves`
+    cc = curves[ci]
+    d2 = ((cc ** 2).sum(1)[:, None] + (curves ** 2).sum(1)[None, :] - 2 * cc @ curves.T) / cmp_band.sum()
+    dt = centre[:, None] - rows[None, :]
+    w = np.exp(-0.5 * (dt / sigma_t) ** 2 - 0.5 * np.maximum(d2, 0) / POOL_TAU_DB ** 2)
+    w[np.abs(dt) > 2 * sigma_t] = 0
+    wsum = w @ weight[rows]
+    tsum = w @ total[rows]
+    level_all = np.zeros(n_frames)
+    level_all[rows] = level
+    lc = level_all[centre][:, None]
+    pooled = (tsum + POOL_PRIOR * (prior - lc)) / (wsum + POOL_PRIOR) + lc
+    return pooled.astype(np.float32)
+
+
 def analyse_frames(stem: np.ndarray, theta: ThetaVoice, grid: FrameGrid, t_lo: int, t_hi: int,
                    envelope: str = "stem") -> FrameAnalysis:
     """Analysis of frames [t_lo, t_hi) of ``stem`` ([N] float32 at grid.sample_rate) guided by ``theta``.
     ``envelope="theta"`` (ablation) whitens by θ's LSF envelope instead of the stem's, level-matched per frame."""
-    spec = stft_frames(stem, grid, t_lo, t_hi)
-    times = np.arange(t_lo, t_hi) * grid.hop / grid.sample_rate
-    f0, voiced = theta.at(times)
-    power = spec.real ** 2 + spec.imag ** 2
-    mag = np.sqrt(power)
-    log_mag = np.log(mag + EPS).astype(np.float32)
+    margin = pool_margin_frames(grid)  # the frames around the block are analysed for the pooled envelope only
+    spec_all = stft_frames(stem, grid, t_lo - margin, t_hi + margin)
+    times_all = np.arange(t_lo - margin, t_hi + margin) * grid.hop / grid.sample_rate
+    f0_all, voiced_all = theta.at(times_all)
+    mag_all = np.abs(spec_all)
+    log_mag_all = np.log(mag_all + EPS).astype(np.float32)
+    v_all = np.nonzero(voiced_all)[0]
+    if len(v_all):
+        f0_all[v_all] = refine_f0(mag_all[v_all], f0_all[v_all], grid)
+        peaks_all, inside_all = harmonic_peaks(log_mag_all[v_all], f0_all[v_all], grid)
+    centre = slice(margin, margin + t_hi - t_lo)
+    spec, f0, voiced, mag, log_mag = (x[centre] for x in (spec_all, f0_all, voiced_all, mag_all, log_mag_all))
+    times = times_all[centre]
+    power = mag * mag
     smooth_bins = max(3, int(round(300 / grid.bin_hz)) | 1)
     log_env = (0.5 * np.log(uniform_filter1d(power, smooth_bins, axis=1) + EPS)).astype(np.float32)
     log_model = log_env.copy()
@@ -330,9 +428,9 @@ def analyse_frames(stem: np.ndarray, theta: ThetaVoice, grid: FrameGrid, t_lo: i
     aperiodicity = np.zeros(len(f0), dtype=np.float32)
     if voiced.any():
         v = np.nonzero(voiced)[0]
-        f0[v] = refine_f0(mag[v], f0[v], grid)
         log_env[v] = harmonic_envelope(log_mag[v], f0[v], grid)
-        peaks, inside = harmonic_peaks(log_mag[v], f0[v], grid)
+        in_centre = (v_all >= margin) & (v_all < margin + t_hi - t_lo)
+        peaks, inside = peaks_all[in_centre], inside_all[in_centre]
         k_formant = max(3, int(np.ceil(FORMANT_BAND_HZ / max(f0[v].min(), 30.0))))
         band = inside[:, :k_formant] & (f0[v][:, None] * np.arange(1, k_formant + 1) < FORMANT_BAND_HZ)
         smooth = dap_envelope(peaks[:, :k_formant], band, f0[v], grid)
@@ -356,4 +454,9 @@ def analyse_frames(stem: np.ndarray, theta: ThetaVoice, grid: FrameGrid, t_lo: i
         env += (log_env[v] - env).mean(axis=1, keepdims=True)
         log_env[v] = env
         log_model[v] = env
-    return FrameAnalysis(t_lo, spec, f0, voiced, log_env, log_model, log_noise, comb, aperiodicity)
+    log_pool = read_log_grid(log_model, pool_grid(grid), grid)  # unvoiced frames: their own smoothed spectrum
+    if voiced.any() and envelope == "stem":
+        v = np.nonzero(voiced)[0]
+        log_pool[v] = pooled_log_envelope(peaks_all, inside_all, f0_all[v_all], v_all, len(f0_all),
+                                          v + margin, log_pool[v], grid)
+    return FrameAnalysis(t_lo, spec, f0, voiced, log_env, log_model, log_pool, log_noise, comb, aperiodicity)

@@ -27,8 +27,8 @@ from typing import Iterator, Optional
 import numpy as np
 import scipy.fft
 
-from engine.edit.analysis import (HOP_DIVISOR, FrameAnalysis, FrameGrid, _interp_rows, analyse_frames,
-                                  choose_grid, harmonic_comb)
+from engine.edit.analysis import (HOP_DIVISOR, POOL_STEP_OCT, FrameAnalysis, FrameGrid, _interp_rows,
+                                  analyse_frames, choose_grid, harmonic_comb, pool_grid)
 from engine.edit.edits import KINDS, VoiceEdits
 from engine.edit.theta_voice import ThetaVoice
 from engine.errors import MotetError
@@ -74,6 +74,9 @@ class VoiceRenderer:
         errors = np.linspace(0, 0.5, 26)
         self._mismatch_gain = (errors, np.array([np.sum(w2 * np.cos(2 * np.pi * e * (m - g.n_fft / 2) / g.n_fft))
                                                  for e in errors]) / w2.sum())
+        u = pool_grid(g)
+        self._pool_pos = ((np.log2(np.maximum(np.arange(g.n_bins) * g.bin_hz, 1.0)) - u[0])
+                          / POOL_STEP_OCT).astype(np.float32)  # [F] bins on the pooled envelope's grid
         rng = np.random.default_rng(20240611)
         phase = rng.uniform(0, 2 * np.pi, (NOISE_TABLE_FRAMES, g.n_bins))
         self.noise_table = np.exp(1j * phase).astype(np.complex64)
@@ -250,11 +253,11 @@ class VoiceRenderer:
                 if factor == 1:
                     log_target[sub] = a.log_model[sub]
                     continue
-                pos = np.minimum(bins / factor, F - 1.001)
-                lo = pos.astype(np.int64)
-                frac = (pos - lo).astype(np.float32)
-                model = a.log_model[sub]
-                log_target[sub] = model[:, lo] * (1 - frac) + model[:, lo + 1] * frac
+                # the frame keeps its own detail; its pooled envelope is warped: + P(f / factor) − P(f)
+                pool = a.log_pool[sub]
+                warped = _read_pool(pool, self._pool_pos - np.float32(np.log2(factor) / POOL_STEP_OCT))
+                base = np.where((voiced[sub] & (c["pitch"][sub] != 0))[:, None], a.log_model[sub], a.log_env[sub])
+                log_target[sub] = base + warped - _read_pool(pool, self._pool_pos)
         level = (c["gain"] * LN10_20).astype(np.float32)[:, None]
         if np.any(c["tilt"] != 0):
             log2_f = np.log2(np.maximum(bins, 0.5) * np.float32(g.bin_hz))
@@ -303,6 +306,14 @@ class VoiceRenderer:
             out[rows] = spec.reshape(-1)[flat] * (lobes * gain) * rot_k.reshape(-1)[idx] + stay
         frames = scipy.fft.irfft(out, n=g.n_fft, axis=1).astype(np.float32, copy=False)
         return frames * g.window
+
+
+def _read_pool(pool: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """[T, F] rows of a pooled envelope ([T, J] on the log grid) at fractional grid positions ``pos`` [F]."""
+    pos = np.clip(pos, 0, pool.shape[1] - 1.001)
+    lo = pos.astype(np.int64)
+    frac = (pos - lo).astype(np.float32)
+    return pool[:, lo] * (1 - frac) + pool[:, lo + 1] * frac
 
 
 def _overlap_add(frames: np.ndarray, grid: FrameGrid) -> np.ndarray:
