@@ -81,6 +81,9 @@ def _add_eval(p: argparse.ArgumentParser) -> None:
                    help="sung-vowel test voices, engine.corpus chorale stems, CSD close-mic singers as stand-in "
                         "stems, all three (default), or none (only --dir)")
     p.add_argument("--dir", help="also evaluate the stems of this separation folder")
+    p.add_argument("--true-stems", metavar="DIR", help="with --dir of a separated demo: the demo's true stems "
+                   "('motet data demo -o DIR --stems') to measure the stems' leakage and what it does to the formant "
+                   "measure")
     p.add_argument("--csd-seconds", type=float, default=20.0, help="length of the CSD excerpt per voice")
     p.add_argument("--envelope", choices=["stem", "theta"], default="stem",
                    help="ablation: whiten by the stem's own envelope (default) or by θ's LSF envelope (needs --dir "
@@ -103,7 +106,10 @@ def _run_eval(args) -> int:
 
     if args.envelope == "theta" and sets:
         raise MotetError("--envelope theta: only separation folders have θ envelopes; use --set none --dir DIR")
-    result = evaluate(sets, Path(args.dir) if args.dir else None, args.csd_seconds, progress, args.envelope)
+    if args.true_stems and not args.dir:
+        raise MotetError("--true-stems: give --dir DIR (the separation of the demo whose true stems these are)")
+    result = evaluate(sets, Path(args.dir) if args.dir else None, args.csd_seconds, progress, args.envelope,
+                      Path(args.true_stems) if args.true_stems else None)
     if not args.json:
         for group, voices in result.items():
             if group == "summary" or group.startswith("formant_"):

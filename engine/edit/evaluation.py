@@ -49,8 +49,9 @@ def formant_measure_validation(f0s_hz=(110, 160, 230, 330, 440, 500, 600, 700, 8
                                duration_s: float = 4.0) -> dict:
     """The formant-shift measure on voices whose formants are known: for each F0, a sung vowel (300-cent glide,
     40-cent vibrato, HNR 18 dB) and the same vowel synthesised with every formant and bandwidth x1.10 (a true
-    warp, no renderer involved) or x1.00 (another noise draw). {f0: {"true_1.10": α, "true_1.00": α}} plus the
-    worst errors, old (LTAS) and new (pooled harmonic envelope) measure."""
+    warp, no renderer involved) or x1.00 (another noise draw), and the same vowel sung 300 cents higher (gliding, and
+    on a steady note): {f0: {"true_1.10": α, "true_1.00": α, "pitch+300_1.00": α, ...}} plus the worst errors of the
+    new (pitch-corrected average envelope) and the old (LPC of the LTAS) measure."""
     formants, bandwidths = (800.0, 1400.0, 2800.0, 3600.0), (80.0, 90.0, 120.0, 150.0)
     out: dict = {}
     for f0 in f0s_hz:
@@ -60,7 +61,19 @@ def formant_measure_validation(f0s_hz=(110, 160, 230, 330, 440, 500, 600, 700, 8
                         bandwidths_hz=[1.1 * b for b in bandwidths], seed=2, **kw)
         z = synth_voice(duration_s, sample_rate, f0, formants_hz=formants, bandwidths_hz=bandwidths, seed=3, **kw)
         fmin = max(200.0, 1.3 * f0)
-        out[str(f0)] = {"true_1.10": round(measure.formant_shift(x.samples, y.samples, sample_rate, fmin=fmin), 4),
+        up = 2 ** (300 / 1200)
+        fmin_up = max(200.0, 1.3 * f0 * up)
+        pairs = {}  # the same vowel 300 cents higher (formants kept), gliding and on a steady note
+        for label, glide in (("pitch+300_1.00", 300.0), ("steady_pitch+300_1.00", 0.0)):
+            kw2 = dict(kw, glide_cents=glide)
+            a = synth_voice(duration_s, sample_rate, f0, formants_hz=formants, bandwidths_hz=bandwidths, seed=4, **kw2)
+            b = synth_voice(duration_s, sample_rate, f0 * up, formants_hz=formants, bandwidths_hz=bandwidths, seed=5,
+                            **kw2)
+            pairs[label] = round(measure.formant_shift(a.samples, b.samples, sample_rate, fmin=fmin_up), 4)
+            pairs[label.replace("_1.00", "_ltas_old")] = round(measure.formant_shift_ltas(
+                a.samples, b.samples, sample_rate, fmin=fmin_up), 4)
+        out[str(f0)] = {**pairs,
+                        "true_1.10": round(measure.formant_shift(x.samples, y.samples, sample_rate, fmin=fmin), 4),
                         "true_1.00": round(measure.formant_shift(x.samples, z.samples, sample_rate, fmin=fmin), 4),
                         "true_1.10_ltas_old": round(measure.formant_shift_ltas(x.samples, y.samples, sample_rate,
                                                                                fmin=fmin), 4),
@@ -69,6 +82,9 @@ def formant_measure_validation(f0s_hz=(110, 160, 230, 330, 440, 500, 600, 700, 8
     for suffix in ("", "_ltas_old"):
         out[f"worst_error{suffix}"] = round(max(max(abs(v[f"true_1.10{suffix}"] - 1.10), abs(v[f"true_1.00{suffix}"] - 1))
                                                 for k, v in out.items() if not k.startswith("worst")), 4)
+        out[f"worst_error_pitch+300{suffix}"] = round(max(
+            abs(v["pitch+300_" + ("ltas_old" if suffix else "1.00")] - 1) for k, v in out.items()
+            if not k.startswith("worst")), 4)
     return out
 
 
@@ -146,6 +162,45 @@ def corpus_true_warp(singers_per_part: int, room: bool, factor: float = 1.10, se
                      "rendered_shift": round(measure.formant_shift(x, y, 16000, fmin=fmin), 4),
                      "rendered_shift_ltas_old": round(measure.formant_shift_ltas(x, y, 16000, fmin=fmin), 4),
                      "rendered_vs_truth_rms_db": rms(y), "unedited_vs_truth_rms_db": rms(x)}
+    return out
+
+
+def leakage_check(separation_dir: Path, true_dir: Path, factor: float = 1.10) -> dict:
+    """Is a separated stem's formant reading its leakage? For each voice of a separation of the demo choir and the
+    true stems of that choir (``motet data demo -o TRUE_DIR --stems``: ``choir-demo.<voice>.flac``, whose sum is
+    the mixture): the energy of the true stem over that of the error (separated − true) per band, in dB, and the
+    formant x``factor`` edit rendered on the true stem and on the separated stem with the same θ, each measured
+    by the new and the old measure."""
+    from engine.edit.theta_voice import load_separation_dir
+    from engine.errors import MotetError
+    from engine.io.audio import load_audio
+
+    sep = load_separation_dir(separation_dir)
+    bands = ((0, 250), (250, 500), (500, 1000), (1000, 2000), (2000, 4000), (4000, 8000))
+    out = {}
+    for name in sep.names:
+        path = Path(true_dir) / f"choir-demo.{name}.flac"
+        if not path.exists():
+            raise MotetError(f"{path}: no true stem (write them with 'motet data demo -o DIR --stems')")
+        sep_audio, true_audio = load_audio(sep.stem_path(name), mono=True), load_audio(path, mono=True)
+        if sep_audio.sample_rate != true_audio.sample_rate:
+            raise MotetError(f"{path}: {true_audio.sample_rate} Hz, the separated stem is {sep_audio.sample_rate} Hz")
+        sr = sep_audio.sample_rate
+        n = min(len(sep_audio.mono()), len(true_audio.mono()))
+        s, t = sep_audio.mono()[:n].astype(np.float32), true_audio.mono()[:n].astype(np.float32)
+        true_spec, err_spec = np.abs(np.fft.rfft(t)) ** 2, np.abs(np.fft.rfft(s - t)) ** 2
+        f = np.fft.rfftfreq(n, 1 / sr)
+        sdr = {f"{a}-{b}_hz": round(float(10 * np.log10(true_spec[(f >= a) & (f < b)].sum()
+                                                        / max(err_spec[(f >= a) & (f < b)].sum(), 1e-20))), 1)
+               for a, b in bands}
+        theta = sep.theta(name)
+        fmin = max(200.0, 1.3 * measure.median_f0(t, sr))
+        res = {"true_over_error_db": sdr}
+        for label, x in (("true_stem", t), ("separated_stem", s)):
+            y = VoiceRenderer(x, sr, theta).render(VoiceEdits().add("formant", factor))
+            res[label] = {"formant_shift": round(measure.formant_shift(x, y, sr, fmin=fmin), 4),
+                          "formant_shift_ltas_old": round(measure.formant_shift_ltas(x, y, sr, fmin=fmin), 4)}
+        out[name] = res
     return out
 
 
@@ -263,7 +318,7 @@ def check(res: dict) -> dict:
 
 
 def evaluate(sets: tuple = ("synthetic", "corpus", "csd"), separation_dir: Optional[Path] = None, csd_seconds: float = 20.0,
-             progress: Optional[Progress] = None, envelope: str = "stem") -> dict:
+             progress: Optional[Progress] = None, envelope: str = "stem", true_stems: Optional[Path] = None) -> dict:
     """{set: {voice: figures + "pass": {target: bool}}} plus a summary of passes per target."""
     jobs = []
     if "synthetic" in sets:
@@ -291,6 +346,9 @@ def evaluate(sets: tuple = ("synthetic", "corpus", "csd"), separation_dir: Optio
         report(progress, 0.0, "formant measure and renderer on truly scaled corpus singers")
         out["formant_truth_corpus"] = {"1_singer_dry": corpus_true_warp(1, False),
                                        "2_singers_room": corpus_true_warp(2, True)}
+    if true_stems is not None and separation_dir is not None:
+        report(progress, 0.0, "separated stems against the true stems (leakage)")
+        out["formant_leakage_check"] = leakage_check(separation_dir, true_stems)
     for i, (group, name, x, sr, theta) in enumerate(jobs):
         report(progress, i / len(jobs), f"evaluating edits on {group}/{name}")
         res = evaluate_voice(x, sr, theta, envelope)
