@@ -11,6 +11,9 @@ Envelope: in voiced frames, log-magnitudes of the harmonic peaks (at multiples o
 linearly across frequency — exact at the harmonics, which is where pitch and formant edits read it; in unvoiced
 frames, the log of the power spectrum smoothed over ~300 Hz. (θ's own LSF envelope is fitted to the mixture at
 the model's rate; the stem's own envelope is what must be whitened for the edit to keep the stem's detail.)
+For formant edits, a second envelope on a log-frequency grid is pooled from the harmonics of the frames of the same
+vowel around each frame (:func:`pooled_log_envelope`); a block's analysis therefore reads 2·POOL_SIGMA_S of frames on
+either side, still one value per frame whatever range is analysed.
 """
 from __future__ import annotations
 

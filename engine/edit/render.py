@@ -13,8 +13,10 @@ Per frame (see :mod:`engine.edit.analysis`):
    (1999, "New phase-vocoder techniques for real-time pitch shifting, chorusing, harmonizing and other exotic
    audio modifications", JAES 47(11)). No resampling and no time stretch, so the ratio can change every frame
    (pitch on a time range, vibrato depth).
-3. **Timbre** — the target envelope is the stem's envelope read at ``f / formant_factor``, plus the tilt in dB
-   per octave above F0, plus the gain; each output bin is ``whitened excitation × target envelope``.
+3. **Timbre** — the target envelope is the frame's own envelope plus ``P(f / formant_factor) − P(f)``, ``P`` the
+   envelope pooled over the frames of the same vowel around it (:func:`engine.edit.analysis.pooled_log_envelope`),
+   plus the tilt in dB per octave above F0, plus the gain; each output bin is ``whitened excitation × target
+   envelope``.
 4. Overlap-add with the same Hann window (hop n_fft/4).
 
 Neutral edits return the stem unchanged; the resynthesis path alone reproduces it to > 100 dB SI-SDR.
