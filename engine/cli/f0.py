@@ -108,10 +108,13 @@ def _run_bench(args: argparse.Namespace) -> int:
 
 
 def _add_train(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", help="weights file (default: assets/models/f0_salience.pt)")
-    p.add_argument("--train", type=int, default=500, help="4-s training excerpts rendered from the corpus")
-    p.add_argument("--valid", type=int, default=40, help="4-s validation excerpts")
-    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--voice-model", action="store_true",
+                   help="train the voice-role model (which voice sings each candidate) instead of the salience")
+    p.add_argument("--out", help="weights file (default: assets/models/f0_salience.pt or f0_voice.pt)")
+    p.add_argument("--train", type=int, help="training excerpts rendered from the corpus (default 500 of 4 s; "
+                   "voice model: 240 of 6 s)")
+    p.add_argument("--valid", type=int, help="validation excerpts (default 40; voice model: 24)")
+    p.add_argument("--epochs", type=int, help="default 12 (voice model: 8)")
     p.add_argument("--jobs", type=int, default=2, help="processes rendering the excerpts")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p.add_argument("--seed", type=int, default=0)
@@ -121,13 +124,22 @@ def _add_train(p: argparse.ArgumentParser) -> None:
 def _run_train(args: argparse.Namespace) -> int:
     import torch
 
-    from engine.f0.salience_model import model_file
-    from engine.f0.training import train_salience
-
     torch.set_num_threads(max(1, args.threads))
-    out = args.out or model_file()
-    meta = train_salience(out, args.train, args.valid, args.epochs, jobs=args.jobs, seed=args.seed,
-                          progress=lambda f, stage: print(f"[{100 * f:5.1f}%] {stage}", flush=True))
+    progress = lambda f, stage: print(f"[{100 * f:5.1f}%] {stage}", flush=True)  # noqa: E731
+    if args.voice_model:
+        from engine.f0.training import train_voice_model
+        from engine.f0.voice_model import model_file
+
+        out = args.out or model_file()
+        meta = train_voice_model(out, args.train or 240, args.valid or 24, args.epochs or 8, jobs=args.jobs,
+                                 seed=args.seed, progress=progress)
+    else:
+        from engine.f0.salience_model import model_file
+        from engine.f0.training import train_salience
+
+        out = args.out or model_file()
+        meta = train_salience(out, args.train or 500, args.valid or 40, args.epochs or 12, jobs=args.jobs,
+                              seed=args.seed, progress=progress)
     print(f"wrote {out}: {meta['params']} parameters, valid loss {meta['history'][-1]['valid_loss']}")
     if args.json:
         print(json.dumps(meta))
@@ -135,7 +147,7 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 COMMANDS = [
-    Command("train f0", "train the learned F0 salience on the synthetic choir corpus (CPU, minutes)",
+    Command("train f0", "train the learned F0 salience (or --voice-model) on the synthetic choir corpus (CPU, minutes)",
             _add_train, _run_train),
     Command("f0", "track the F0 of every voice of a choir recording (blind, or with --score) into a CSV",
             _add_track, _run_track),

@@ -75,9 +75,11 @@ def _viterbi(emission: np.ndarray, f0: np.ndarray, p: AssignParams) -> np.ndarra
 
 
 def assign_voices(f0: np.ndarray, strength: np.ndarray, n_voices: int, params: AssignParams | None = None,
-                  ranges: list[tuple[float, float]] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Assign candidates to voices. f0, strength: [T, K] (0 = no candidate). Returns (f0_hz [V, T],
-    voiced [V, T]), voices highest first."""
+                  ranges: list[tuple[float, float]] | None = None,
+                  voice_weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Assign candidates to voices. f0, strength: [T, K] (0 = no candidate). ``voice_weights`` [V, T, K]
+    (optional) scales each voice's reward per candidate (e.g. how likely that voice sings it,
+    :mod:`engine.f0.voice_model`). Returns (f0_hz [V, T], voiced [V, T]), voices highest first."""
     p = params or AssignParams()
     ranges = ranges or voice_ranges(n_voices)
     n_frames, k = f0.shape
@@ -86,11 +88,13 @@ def assign_voices(f0: np.ndarray, strength: np.ndarray, n_voices: int, params: A
     scale = np.percentile(top[top > 0], 95) if (top > 0).any() else 1.0
     reward = p.salience_weight * strength / max(scale, 1e-12)
 
+    voice_reward = reward[None] * (1.0 if voice_weights is None else voice_weights)  # [V or 1, T, K]
+    voice_reward = np.broadcast_to(voice_reward, (n_voices, n_frames, k))
     base = np.full((n_voices, n_frames, k + 1), np.inf)
     for v, (lo, hi) in enumerate(ranges):
         with np.errstate(divide="ignore"):
             outside = np.maximum(0, 12 * np.log2(lo / np.maximum(f0, 1e-9))) + np.maximum(0, 12 * np.log2(np.maximum(f0, 1e-9) / hi))
-        base[v, :, :k] = np.where(valid, -reward + p.range_cost * outside, np.inf)
+        base[v, :, :k] = np.where(valid, -voice_reward[v] + p.range_cost * outside, np.inf)
         base[v, :, k] = p.rest_cost
 
     # initial guess: the n strongest candidates of each frame, ordered by pitch
@@ -123,7 +127,7 @@ def assign_voices(f0: np.ndarray, strength: np.ndarray, n_voices: int, params: A
                 hit = np.zeros_like(f0, dtype=bool)
                 for h in (2, 3, 4, 5):
                     hit |= np.abs(1200 * np.log2(np.where(ratio > 0, ratio, 1e-9) / h)) < 35
-                cost[:, :k] += np.where(hit & (other[:, None] > 0), p.overtone_discount * reward, 0.0)
+                cost[:, :k] += np.where(hit & (other[:, None] > 0), p.overtone_discount * voice_reward[v], 0.0)
             choice[v] = _viterbi(cost, f0, p)
     voiced = choice < k
     out = np.where(voiced, f0_ext[rows[None, :], choice], 0.0)

@@ -141,8 +141,18 @@ def remove_blips(voiced: np.ndarray, min_frames: int = 5) -> np.ndarray:
 
 
 # assignment weights for the learned salience (a probability: ghosts are already damped, rests are low)
-LEARNED_PARAMS = AssignParams(rest_cost=-0.3, overtone_discount=0.08,  # discount 0.15, 0.3: worse on synthetic valid
+LEARNED_PARAMS = AssignParams(rest_cost=-0.25, overtone_discount=0.08,  # discount 0.15, 0.3: worse on synthetic valid
                               interval_cost=0.15)  # 0.03 -> 0.15: short leaps to a neighbour's note cost more
+
+
+VOICE_POWER = 0.25  # the voice-role probability's exponent in each voice's reward (0 = not used)
+VOICE_FLOOR = 0.1  # probability floor: a voice keeps this share of the reward of a candidate judged not its own
+
+
+def candidate_band(n_voices: int) -> tuple[float, float]:
+    """(lowest, highest) candidate F0 in Hz for ``n_voices`` voices: their ranges widened a little."""
+    ranges = voice_ranges(n_voices)
+    return min(lo for lo, _ in ranges) / 2 ** (3 / 12), max(hi for _, hi in ranges) * 2 ** (1 / 12)
 
 
 def track_voices_blind(samples: np.ndarray, sample_rate: int, n_voices: int, params: AssignParams | None = None,
@@ -153,14 +163,21 @@ def track_voices_blind(samples: np.ndarray, sample_rate: int, n_voices: int, par
     x = to_analysis_rate(samples, sample_rate)
     check_audio(x)
     ranges = voice_ranges(n_voices)
-    fmin = min(lo for lo, _ in ranges) / 2 ** (3 / 12)
-    fmax = max(hi for _, hi in ranges) * 2 ** (1 / 12)
+    fmin, fmax = candidate_band(n_voices)
     cand = candidates(x, n_candidates=max(8, n_voices + 4), fmin=fmin, fmax=fmax, learned=learned,
                       progress=sub_progress(progress, 0.0, 0.3))
     report(progress, 0.3, "assigning voices")
     if params is None:
         params = LEARNED_PARAMS if cand.kind == "learned" else AssignParams()
-    f0, voiced = assign_voices(cand.f0_hz, cand.strength, n_voices, params, ranges)
+    weights = None
+    if learned and n_voices == 4 and VOICE_POWER > 0:
+        from engine.f0.voice_model import voice_probabilities
+
+        prob = voice_probabilities(cand.f0_hz, cand.strength, cand.probability)
+        if prob is not None:
+            # relative to the candidate's likeliest voice: that voice keeps the full reward, the others less
+            weights = ((prob + VOICE_FLOOR) / (prob.max(axis=0, keepdims=True) + VOICE_FLOOR)) ** VOICE_POWER
+    f0, voiced = assign_voices(cand.f0_hz, cand.strength, n_voices, params, ranges, weights)
     voiced = remove_blips(voiced)
     if not voiced.any():
         raise MotetError("audio: no singing voice found")

@@ -141,3 +141,100 @@ def train_salience(out: str | Path, n_train: int = 500, n_valid: int = 40, epoch
     torch.save({"model": model.state_dict(), "meta": meta}, out)
     out.with_suffix(".json").write_text(json.dumps(meta, indent=1))
     return meta
+
+
+def _voice_data_one(args):
+    """(features [N, D] float32, labels [N, 4] float32) of the valid candidates of one 4-voice corpus excerpt."""
+    split, index, seed, seconds = args
+    from engine.corpus.render import draw_excerpt, excerpt_seed, list_pieces, render_excerpt
+    from engine.f0.blind import candidate_band
+    from engine.f0.salience import candidates
+    from engine.f0.voice_model import candidate_features, candidate_labels
+
+    s = excerpt_seed(seed + 17, split, index)
+    piece, bar = draw_excerpt(list_pieces(split, 4), seconds, s)
+    ex = render_excerpt(piece, bar, 4, seconds, 16000, s)
+    fmin, fmax = candidate_band(4)
+    cand = candidates(ex.mixture.astype(np.float64), 8, fmin, fmax)
+    n = min(cand.f0_hz.shape[0], ex.f0.n_frames)
+    feats = candidate_features(cand.f0_hz[:n], cand.strength[:n], cand.probability[:n] if cand.probability is not None else None)
+    labels = candidate_labels(cand.f0_hz[:n], ex.f0.f0_hz[:, :n], ex.f0.voiced[:, :n])
+    valid = cand.f0_hz[:n] > 0
+    return feats[valid], labels[valid]
+
+
+def train_voice_model(out: str | Path, n_train: int = 300, n_valid: int = 30, epochs: int = 8, seconds: float = 6.0,
+                      batch: int = 1024, lr: float = 2e-3, jobs: int = 2, seed: int = 0, data=None,
+                      progress=None) -> dict:
+    """Render 4-voice excerpts of the corpus's train split (valid split for the reported loss; never CSD), take
+    the blind tracker's F0 candidates of each, and train the voice-role MLP (:mod:`engine.f0.voice_model`) with
+    binary cross-entropy to say which voice sings each candidate. Saves ``{"model", "meta"}`` to ``out`` (and the
+    meta as ``.json`` beside it)."""
+    from multiprocessing import get_context
+
+    import torch
+
+    from engine.f0.voice_model import build_model
+
+    if epochs < 1 or n_train < 1 or n_valid < 1:
+        raise MotetError("--epochs, --train and --valid must be at least 1")
+    t0 = time.perf_counter()
+    if data is None:
+        sets = []
+        for split, n in (("train", n_train), ("valid", n_valid)):
+            tasks = [(split, i, seed, seconds) for i in range(n)]
+            rows = []
+            # spawned workers: the tracker runs torch, which must not be forked once its thread pool exists
+            pool = get_context("spawn").Pool(jobs) if jobs > 1 else None
+            try:
+                for i, r in enumerate(pool.imap(_voice_data_one, tasks, chunksize=2) if pool
+                                      else map(_voice_data_one, tasks)):
+                    rows.append(r)
+                    if i % 20 == 0:
+                        report(progress, 0.8 * i / n, f"rendering {split} {i}/{n}")
+            finally:
+                if pool:
+                    pool.close()
+                    pool.join()
+            sets.append((np.concatenate([r[0] for r in rows]), np.concatenate([r[1] for r in rows])))
+        data = (*sets[0], *sets[1])
+    tx, ty, vx, vy = (torch.from_numpy(np.ascontiguousarray(a)) for a in data)
+    render_s = time.perf_counter() - t0
+    model = build_model()
+    steps = max(1, len(tx) // batch)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    gen = torch.Generator().manual_seed(seed)
+    history = []
+    t1 = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        model.train()
+        order = torch.randperm(len(tx), generator=gen)
+        total = 0.0
+        for i in range(steps):
+            idx = order[i * batch:(i + 1) * batch]
+            loss = loss_fn(model(tx[idx]), ty[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item()
+        model.eval()
+        with torch.no_grad():
+            logits = model(vx)
+            vloss = loss_fn(logits, vy).item()
+            acc = float(((logits > 0) == (vy > 0.5)).float().mean())
+        history.append({"epoch": epoch, "train_loss": round(total / steps, 4), "valid_loss": round(vloss, 4),
+                        "valid_accuracy": round(acc, 4)})
+        report(progress, 0.8 + 0.2 * epoch / epochs, f"epoch {epoch}/{epochs}: valid loss {vloss:.4f}")
+    meta = {"train_excerpts": n_train, "valid_excerpts": n_valid, "excerpt_s": seconds,
+            "train_candidates": int(len(tx)), "epochs": epochs, "batch": batch, "lr": lr, "seed": seed,
+            "threads": torch.get_num_threads(), "render_s": round(render_s, 1),
+            "train_s": round(time.perf_counter() - t1, 1),
+            "params": int(sum(p.numel() for p in model.parameters())), "history": history}
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": model.state_dict(), "meta": meta}, out)
+    out.with_suffix(".json").write_text(json.dumps(meta, indent=1))
+    return meta
