@@ -164,8 +164,9 @@ def track_voices_blind(samples: np.ndarray, sample_rate: int, n_voices: int, par
     check_audio(x)
     ranges = voice_ranges(n_voices)
     fmin, fmax = candidate_band(n_voices)
+    mag = magnitude_spectrogram(x)
     cand = candidates(x, n_candidates=max(8, n_voices + 4), fmin=fmin, fmax=fmax, learned=learned,
-                      progress=sub_progress(progress, 0.0, 0.3))
+                      progress=sub_progress(progress, 0.0, 0.3), mag=mag)
     report(progress, 0.3, "assigning voices")
     if params is None:
         params = LEARNED_PARAMS if cand.kind == "learned" else AssignParams()
@@ -182,7 +183,6 @@ def track_voices_blind(samples: np.ndarray, sample_rate: int, n_voices: int, par
     if not voiced.any():
         raise MotetError("audio: no singing voice found")
     report(progress, 0.8, "refining pitch")
-    mag = magnitude_spectrogram(x)
     f0 = refine_f0(mag, f0, voiced, span_cents=REFINE_CENTS, others=f0 if MASK_SHARED else None)
     voiced = remove_blips(voiced & (harmonic_share(mag, f0, voiced) >= HARMONIC_SHARE)[None, :])
     if not voiced.any():

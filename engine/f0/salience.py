@@ -164,14 +164,16 @@ def peak_candidates(sal: np.ndarray, grid: np.ndarray, n_candidates: int = 8, wi
 
 
 def candidates(x: np.ndarray, n_candidates: int = 8, fmin: float = 60.0, fmax: float = 1100.0, learned: bool = True,
-               progress=None) -> Candidates:
+               progress=None, mag: np.ndarray | None = None) -> Candidates:
     """F0 candidates per frame of the analysis-rate mono signal ``x`` ([samples]): the strongest peaks of the
     learned salience (:mod:`engine.f0.salience_model`) when its weights are shipped and ``learned``, else of the
-    harmonic-summation salience. Returns :class:`Candidates` ([T, K] each)."""
+    harmonic-summation salience. ``mag``: its :func:`magnitude_spectrogram` when already computed. Returns
+    :class:`Candidates` ([T, K] each)."""
     from engine.jobs import report
 
     report(progress, 0.0, "pitch salience")
-    mag = magnitude_spectrogram(x)
+    if mag is None:
+        mag = magnitude_spectrogram(x)
     use_learned = False
     if learned:
         from engine.f0.salience_model import load_model, probability_at

@@ -27,9 +27,10 @@ def candidate_path(emission: np.ndarray, f0: np.ndarray, hold_semitones: float, 
     trans[:k, k] = voicing_cost
     trans[k, :k] = voicing_cost
     trans[k, k] = 0.0
+    jumps = semitone_distance(f0[:-1, :, None], f0[1:, None, :])  # [T - 1, K prev, K now]
+    moves = np.where(jumps < hold_semitones, 0.0, change_cost + interval_cost * np.minimum(jumps, 24)).astype(np.float32)
     for t in range(1, n_frames):
-        jump = semitone_distance(f0[t - 1][:, None], f0[t][None, :])  # [K prev, K now]
-        trans[:k, :k] = np.where(jump < hold_semitones, 0.0, change_cost + interval_cost * np.minimum(jump, 24))
+        trans[:k, :k] = moves[t - 1]
         total = delta[:, None] + trans
         back[t] = total.argmin(axis=0)
         delta = total[back[t], np.arange(n_states)] + emission[t]
