@@ -141,7 +141,7 @@ def remove_blips(voiced: np.ndarray, min_frames: int = 5) -> np.ndarray:
 
 
 # assignment weights for the learned salience (a probability: ghosts are already damped, rests are low)
-LEARNED_PARAMS = AssignParams(rest_cost=-0.25, overtone_discount=0.08,  # discount 0.15, 0.3: worse on synthetic valid
+LEARNED_PARAMS = AssignParams(rest_cost=-0.25, overtone_discount=0.15,  # with the voice model; 0.08, 0.25 worse on valid
                               interval_cost=0.15)  # 0.03 -> 0.15: short leaps to a neighbour's note cost more
 
 
