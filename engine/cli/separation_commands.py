@@ -69,7 +69,7 @@ def _add_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", choices=["csd", "synthetic"], default="csd")
     p.add_argument("--f0", choices=["oracle", "estimated"], default="oracle")
     p.add_argument("--data", help="synthetic: folder of excerpts with stems (default: render 24 test excerpts)")
-    p.add_argument("--refine", type=int, default=100, help="refinement steps for the refined model (0: skip)")
+    p.add_argument("--refine", type=int, default=500, help="refinement steps for the refined model (0: skip; default 500)")
     p.add_argument("--model", help="separation model .pt (default: the shipped one)")
     p.add_argument("--device", help="torch device (default cpu)")
     p.add_argument("--limit", type=int, help="evaluate only the first N excerpts")

@@ -86,9 +86,10 @@ class SeparationModel(nn.Module):
             loss = loss + power_weight * self.power_loss(mixture, theta)
         return loss, theta
 
-    def power_loss(self, mixture: torch.Tensor, theta: dict) -> torch.Tensor:
+    def power_loss(self, mixture: torch.Tensor, theta: dict, floor: float = POWER_FLOOR) -> torch.Tensor:
         """Mean |log mixture STFT power - log sum of the voices' rendered power|, on the masks' STFT size at the
-        model rate, every second frame of the model (32 ms: the 128-ms windows overlap 4 times)."""
+        model rate, every second frame of the model (32 ms: the 128-ms windows overlap 4 times). ``floor``: the
+        power (mean square, re full scale) below which differences count less (the log's offset)."""
         sr, hop = self.config.sample_rate, 2 * self.config.hop
         n_fft = stft_size(sr)
         window = torch.hann_window(n_fft, device=mixture.device, dtype=mixture.dtype)
@@ -96,7 +97,7 @@ class SeparationModel(nn.Module):
         target = spec.abs() ** 2
         times = torch.arange(target.shape[-1], device=mixture.device) * (hop / sr)
         rendered = self.power(theta, sr, n_fft, times).sum(1)
-        floor = POWER_FLOOR * float((window ** 2).sum())
+        floor = floor * float((window ** 2).sum())
         return (torch.log(target + floor) - torch.log(rendered + floor)).abs().mean()
 
     # ------------------------------------------------------------------ files
