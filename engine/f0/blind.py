@@ -142,7 +142,8 @@ def remove_blips(voiced: np.ndarray, min_frames: int = 5) -> np.ndarray:
 
 # assignment weights for the learned salience (a probability: ghosts are already damped, rests are low)
 LEARNED_PARAMS = AssignParams(rest_cost=-0.25, overtone_discount=0.15,  # with the voice model; 0.08, 0.25 worse on valid
-                              interval_cost=0.15)  # 0.03 -> 0.15: short leaps to a neighbour's note cost more
+                              interval_cost=0.15,  # 0.03 -> 0.15: short leaps to a neighbour's note cost more
+                              onset_cost=0.6)  # 0.3 -> 0.6: fewer broken notes (0.45 and 0.8 no better on valid)
 
 
 VOICE_POWER = 0.25  # the voice-role probability's exponent in each voice's reward (0 = not used)
