@@ -94,6 +94,7 @@ def _add_bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", help="torch device (default cpu)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     p.add_argument("--track-f0", action="store_true", help="also time F0 tracking from the mixture")
+    p.add_argument("--refine", type=int, default=0, help="also time separation with this many refinement steps")
     p.add_argument("--json", action="store_true")
 
 
@@ -101,7 +102,7 @@ def _run_bench(args) -> int:
     passive_thread_wait()
     from engine.separation.bench import bench
 
-    result = bench(args.seconds, args.rate, args.device, args.threads, args.track_f0)
+    result = bench(args.seconds, args.rate, args.device, args.threads, args.track_f0, args.refine)
     if not args.json:
         for key, value in result.items():
             print(f"{key}: {value}")

@@ -1,5 +1,5 @@
 """``motet bench separation``: wall time to separate a 3-minute SATB recording (given its F0, optionally also
-tracking it), and the vocal-tract filter in torchlpc against a naive per-sample loop."""
+tracking it, optionally also with refinement), and the vocal-tract filter in torchlpc against a naive per-sample loop."""
 from __future__ import annotations
 
 import os
@@ -57,7 +57,7 @@ def bench_filter(n_samples: int = 16000, order: int = 20, batch: int = 4) -> dic
 
 
 def bench(seconds: float = 180.0, rate: int = 44100, device=None, threads: int | None = None,
-          track_f0: bool = False) -> dict:
+          track_f0: bool = False, refine_steps: int = 0) -> dict:
     from engine.separation.model import SeparationModel, default_model_path
     from engine.separation.separate import separate
 
@@ -81,6 +81,15 @@ def bench(seconds: float = 180.0, rate: int = 44100, device=None, threads: int |
               "separate_cpu_s": round(cpu, 3), "load_average_1min": round(os.getloadavg()[0], 2),
               "realtime_factor": round(len(audio) / rate / wall, 1),
               "stems_sum_error": float(np.abs(sep.stems.sum(0)[0] - audio).max())}
+    if refine_steps > 0:
+        t0, c0 = time.perf_counter(), time.process_time()
+        separate(audio, rate, 4, f0=f0, model=model, device=device, refine_steps=refine_steps)
+        if str(device).startswith("cuda"):
+            torch.cuda.synchronize()
+        result["refine_steps"] = refine_steps
+        result["separate_refined_s"] = round(time.perf_counter() - t0, 3)
+        result["separate_refined_cpu_s"] = round(time.process_time() - c0, 3)
+        result["refine_s_per_step"] = round((result["separate_refined_s"] - wall) / refine_steps, 3)
     if track_f0:
         from engine.f0 import track_voices
 
