@@ -119,13 +119,21 @@ def rendered_vs_true_warp(f0_hz: float, formant: float = 1.10, sample_rate: int 
     return {"rendered_rms_db": rms(amplitudes(y)[1]), "unedited_rms_db": rms(amplitudes(v.samples)[1])}
 
 
-def corpus_true_warp(singers_per_part: int, room: bool, factor: float = 1.10, seconds: float = 12.0) -> dict:
+def corpus_true_warp(singers_per_part: int, room: bool, factor: float = 1.10, seconds: float = 12.0,
+                     pure_tract: bool = False) -> dict:
     """Formant measures and the renderer against realistic singers whose formants are truly scaled: the corpus
     excerpt of :func:`corpus_stems` sung again by the same singers (same notes, timing, vibrato, jitter, vowels,
     noise draws) with each singer's vocal-tract length factor ``formant_scale`` x ``factor`` (every formant and the
     fixed higher poles scale; bandwidths do not, and sopranos' F1 stays >= 1.08 F0, engine.corpus.singer).
     Per voice: the measured shift of the truth (new and old measure), of the renderer's x``factor`` edit of the
-    original, and the rms dB distance of the rendered and of the unedited harmonics from the truth's."""
+    original, and the rms dB distance of the rendered and of the unedited harmonics from the truth's.
+
+    ``pure_tract``: the truth is instead an exact frequency warp of each singer's vocal tract, |H(f / factor)|
+    (the response engine.corpus draws, F1 tuning included, read at f / factor: every pole and bandwidth scales, and
+    unlike moving the digital resonators' poles no sampling-rate artefact is added); same random draws; the glottal
+    source, its roll-off and the presence shelf stay. This separates what engine.corpus's own truth does not scale
+    (bandwidths, sopranos' F1 >= 1.08 F0, the top pole capped at 0.45 x rate; and at 16 kHz, digital resonators
+    with scaled poles gain 0.5-2 dB more than a warp at 2-5 kHz) from the errors of the measure and the renderer."""
     import dataclasses
     from unittest import mock
 
@@ -133,15 +141,23 @@ def corpus_true_warp(singers_per_part: int, room: bool, factor: float = 1.10, se
     from engine.edit.pooled_envelope import harmonic_samples
     from engine.f0.tracks import F0_HOP_S
 
+    import engine.corpus.singer as corpus_singer
+
     sing = corpus_render.sing
+    response = corpus_singer.tract_response
 
     def sing_scaled(part, singer, *args, **kw):
         return sing(part, dataclasses.replace(singer, formant_scale=singer.formant_scale * factor), *args, **kw)
 
+    def response_warped(freqs_hz, bws_hz, bins_hz, rate):
+        return response(freqs_hz, bws_hz, bins_hz / factor, rate)
+
     piece, bar = CORPUS_PIECE
     kw = dict(seconds=seconds, rate=16000, seed=1, room=room, singers_per_part=singers_per_part)
     ex = corpus_render.render_excerpt(piece, bar, 4, **kw)
-    with mock.patch.object(corpus_render, "sing", sing_scaled):
+    patch = mock.patch.object(corpus_singer, "tract_response", response_warped) if pure_tract else \
+        mock.patch.object(corpus_render, "sing", sing_scaled)
+    with patch:
         truth = corpus_render.render_excerpt(piece, bar, 4, **kw)
     out = {}
     for v, name in enumerate(ex.f0.names):
@@ -346,6 +362,8 @@ def evaluate(sets: tuple = ("synthetic", "corpus", "csd"), separation_dir: Optio
         report(progress, 0.0, "formant measure and renderer on truly scaled corpus singers")
         out["formant_truth_corpus"] = {"1_singer_dry": corpus_true_warp(1, False),
                                        "2_singers_room": corpus_true_warp(2, True)}
+        out["formant_truth_corpus_pure_tract"] = {"1_singer_dry": corpus_true_warp(1, False, pure_tract=True),
+                                                  "2_singers_room": corpus_true_warp(2, True, pure_tract=True)}
     if true_stems is not None and separation_dir is not None:
         report(progress, 0.0, "separated stems against the true stems (leakage)")
         out["formant_leakage_check"] = leakage_check(separation_dir, true_stems)
