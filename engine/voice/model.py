@@ -16,7 +16,6 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from engine.dsp.allpole import allpole_filter, lpc_unit_gain, lsf_to_lpc
 from engine.dsp.frames import frames_to_samples
