@@ -68,6 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def passive_thread_wait() -> None:
+    """Let torch's idle OpenMP workers sleep instead of spinning (``OMP_WAIT_POLICY=PASSIVE``) unless the user set
+    a policy. Only effective before torch is first imported (libgomp reads it when it loads). On a busy shared CPU
+    a spinning worker holds a core while the thread it waits for is descheduled: on the team's 2-core VM at load
+    average 6, separating 48 s of 44.1-kHz SATB with 2 threads took 8-53 s with the default policy, 2.9 s with
+    the passive one (1 thread: 2.8 s). Every command gets it, the app included: its engine thread shares the
+    CPU with the audio callback and the interface."""
+    if "torch" not in sys.modules:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of the ``motet`` console script. Errors become one line on stderr and a non-zero exit."""
     parser = build_parser()
@@ -77,6 +88,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         group_parser = getattr(args, "_group_parser", None)
         (group_parser or parser).print_help(sys.stderr)
         return 2
+    passive_thread_wait()
     try:
         code = run(args)
     except MotetError as err:

@@ -32,9 +32,6 @@ def _int(text: str, flag: str, low: int, high: int) -> int:
 def _run(args) -> int:
     import os
 
-    from engine.cli.separation_commands import passive_thread_wait
-
-    passive_thread_wait()
     from engine.f0.tracks import F0Tracks
     from engine.io.audio import load_audio
     from engine.separation.model import SeparationModel, default_model_path

@@ -3,21 +3,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 
 from engine.cli import Command
 from engine.errors import MotetError
-
-
-def passive_thread_wait() -> None:
-    """Let torch's idle OpenMP workers sleep instead of spinning (``OMP_WAIT_POLICY=PASSIVE``) unless the user set
-    a policy. Only effective before torch is first imported (libgomp reads it when it loads). On a busy shared CPU
-    a spinning worker holds a core while the thread it waits for is descheduled: on the team's 2-core VM at load
-    average 6, separating 48 s of 44.1-kHz SATB with 2 threads took 8-53 s with the default policy, 2.9 s with
-    the passive one (1 thread: 2.8 s)."""
-    if "torch" not in sys.modules:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _add_train(p: argparse.ArgumentParser) -> None:
@@ -47,7 +35,6 @@ def _add_train(p: argparse.ArgumentParser) -> None:
 
 
 def _run_train(args) -> int:
-    passive_thread_wait()
     from engine.separation.train import train
 
     if args.threads:
@@ -77,7 +64,6 @@ def _add_eval(p: argparse.ArgumentParser) -> None:
 
 
 def _run_eval(args) -> int:
-    passive_thread_wait()
     from engine.separation.evaluate import evaluate, format_table
 
     result = evaluate(args.dataset, args.f0, model_path=args.model, refine_steps=args.refine, device=args.device,
@@ -99,7 +85,6 @@ def _add_bench(p: argparse.ArgumentParser) -> None:
 
 
 def _run_bench(args) -> int:
-    passive_thread_wait()
     from engine.separation.bench import bench
 
     result = bench(args.seconds, args.rate, args.device, args.threads, args.track_f0, args.refine)
