@@ -12,9 +12,11 @@ import numpy as np
 from engine.jobs import sub_progress
 
 PLAY_RATE = 44100
-# "refine" quality: steps of unsupervised adaptation to the recording. One step costs ~0.1 s on a GPU but ~8 s on
-# a busy 2-core CPU, so the CPU gets fewer steps (a few minutes for the demo; the ETA shows it, Cancel stops it).
-REFINE_STEPS = {"gpu": 100, "cpu": 15}
+# "refine" quality: steps of unsupervised adaptation to the recording (each step fits 4 random 3-s segments, so
+# its cost does not grow with the recording). 500 is where the gain saturates on CSD (docs/separation.md); a step
+# costs ~0.8 s on two CPU cores (`motet bench separation --refine 100`; 44 s for 50 on the demo), so the CPU gets
+# 100 steps, about 80 s (the ETA shows it, Cancel stops it).
+REFINE_STEPS = {"gpu": 500, "cpu": 100}
 
 
 def thetas_from_arrays(names, f0_hz, voiced, hop_s, theta: dict):
