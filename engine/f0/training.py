@@ -1,7 +1,8 @@
-"""Training of the learned salience (:mod:`engine.f0.salience_model`) on the synthetic choir corpus.
+"""Training of the F0 tracker's two learned parts, the salience (:mod:`engine.f0.salience_model`) and the voice
+roles (:mod:`engine.f0.voice_model`), on the synthetic choir corpus.
 
 Excerpts are rendered on the fly by ``engine.corpus.render_excerpt`` from the corpus's train split (valid split
-for the reported loss); CSD never enters. Targets are Gaussian bumps at every voiced F0 of the excerpt's truth.
+for the reported loss); CSD never enters. Salience targets are Gaussian bumps at every voiced F0 of the excerpt's truth.
 """
 from __future__ import annotations
 
@@ -81,6 +82,55 @@ def sample_patches(feats, targets, rng, per_excerpt: int = 600):
     return np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.float32)
 
 
+def fit_binary(model, tx, ty, vx, vy, epochs: int, batch: int, lr: float, seed: int, progress=None,
+               span: tuple[float, float] = (0.0, 1.0)) -> tuple[list[dict], float]:
+    """Train ``model`` (logits shaped like the targets) with binary cross-entropy, Adam and a one-cycle learning
+    rate on tx [N, ...] -> ty (targets in [0, 1]); after each epoch the loss and accuracy on vx -> vy. Progress is
+    reported within ``span``. Returns (per-epoch history, training seconds)."""
+    import torch
+
+    steps = max(1, len(tx) // batch)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    gen = torch.Generator().manual_seed(seed)
+    history = []
+    t0 = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        model.train()
+        order = torch.randperm(len(tx), generator=gen)
+        total = 0.0
+        for i in range(steps):
+            idx = order[i * batch:(i + 1) * batch]
+            loss = loss_fn(model(tx[idx]).reshape(ty[idx].shape), ty[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item()
+        model.eval()
+        with torch.no_grad():
+            logits = model(vx).reshape(vy.shape)
+            vloss = loss_fn(logits, vy).item()
+            acc = float(((logits > 0) == (vy > 0.5)).float().mean())
+        history.append({"epoch": epoch, "train_loss": round(total / steps, 4), "valid_loss": round(vloss, 4),
+                        "valid_accuracy": round(acc, 4)})
+        report(progress, span[0] + (span[1] - span[0]) * epoch / epochs,
+               f"epoch {epoch}/{epochs}: valid loss {vloss:.4f}, accuracy {acc:.3f}")
+    return history, time.perf_counter() - t0
+
+
+def save_model(model, meta: dict, out: str | Path) -> dict:
+    """Save ``{"model": state_dict, "meta": meta}`` to ``out`` and the meta as ``.json`` beside it; returns meta."""
+    import torch
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": model.state_dict(), "meta": meta}, out)
+    out.with_suffix(".json").write_text(json.dumps(meta, indent=1))
+    return meta
+
+
 def train_salience(out: str | Path, n_train: int = 500, n_valid: int = 40, epochs: int = 12, batch: int = 512,
                    lr: float = 3e-3, jobs: int = 2, seed: int = 0, data=None, progress=None) -> dict:
     """Render the data (or take ``data`` = (train feats, train targets, valid feats, valid targets)), train the
@@ -103,44 +153,12 @@ def train_salience(out: str | Path, n_train: int = 500, n_valid: int = 40, epoch
     tx, ty = (torch.from_numpy(a) for a in sample_patches(train_f, train_t, rng))
     vx, vy = (torch.from_numpy(a) for a in sample_patches(valid_f, valid_t, np.random.default_rng(seed + 1)))
     model = build_model()
-    steps_per_epoch = max(1, len(tx) // batch)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch)
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-    gen = torch.Generator().manual_seed(seed)
-    history = []
-    t1 = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        model.train()
-        order = torch.randperm(len(tx), generator=gen)
-        total = 0.0
-        for i in range(steps_per_epoch):
-            idx = order[i * batch:(i + 1) * batch]
-            loss = loss_fn(model(tx[idx]).flatten(), ty[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += loss.item()
-        model.eval()
-        with torch.no_grad():
-            logits = model(vx).flatten()
-            vloss = loss_fn(logits, vy).item()
-            pred, truth = logits > 0, vy > 0.5
-            acc = float((pred == truth).float().mean())
-        history.append({"epoch": epoch, "train_loss": round(total / steps_per_epoch, 4),
-                        "valid_loss": round(vloss, 4), "valid_accuracy": round(acc, 4)})
-        report(progress, epoch / epochs, f"epoch {epoch}/{epochs}: valid loss {vloss:.4f}, accuracy {acc:.3f}")
-    train_s = time.perf_counter() - t1
+    history, train_s = fit_binary(model, tx, ty, vx, vy, epochs, batch, lr, seed, progress)
     meta = {"train_excerpts": len(train_f), "valid_excerpts": len(valid_f), "excerpt_s": 4.0,
             "train_patches": int(len(tx)), "epochs": epochs, "batch": batch, "lr": lr, "seed": seed,
             "threads": torch.get_num_threads(), "render_s": round(render_s, 1), "train_s": round(train_s, 1),
             "params": int(sum(p.numel() for p in model.parameters())), "history": history}
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"model": model.state_dict(), "meta": meta}, out)
-    out.with_suffix(".json").write_text(json.dumps(meta, indent=1))
-    return meta
+    return save_model(model, meta, out)
 
 
 def _voice_data_one(args):
@@ -201,40 +219,10 @@ def train_voice_model(out: str | Path, n_train: int = 300, n_valid: int = 30, ep
     tx, ty, vx, vy = (torch.from_numpy(np.ascontiguousarray(a)) for a in data)
     render_s = time.perf_counter() - t0
     model = build_model()
-    steps = max(1, len(tx) // batch)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps)
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-    gen = torch.Generator().manual_seed(seed)
-    history = []
-    t1 = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        model.train()
-        order = torch.randperm(len(tx), generator=gen)
-        total = 0.0
-        for i in range(steps):
-            idx = order[i * batch:(i + 1) * batch]
-            loss = loss_fn(model(tx[idx]), ty[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += loss.item()
-        model.eval()
-        with torch.no_grad():
-            logits = model(vx)
-            vloss = loss_fn(logits, vy).item()
-            acc = float(((logits > 0) == (vy > 0.5)).float().mean())
-        history.append({"epoch": epoch, "train_loss": round(total / steps, 4), "valid_loss": round(vloss, 4),
-                        "valid_accuracy": round(acc, 4)})
-        report(progress, 0.8 + 0.2 * epoch / epochs, f"epoch {epoch}/{epochs}: valid loss {vloss:.4f}")
+    history, train_s = fit_binary(model, tx, ty, vx, vy, epochs, batch, lr, seed, progress, span=(0.8, 1.0))
     meta = {"train_excerpts": n_train, "valid_excerpts": n_valid, "excerpt_s": seconds,
             "train_candidates": int(len(tx)), "epochs": epochs, "batch": batch, "lr": lr, "seed": seed,
             "threads": torch.get_num_threads(), "render_s": round(render_s, 1),
-            "train_s": round(time.perf_counter() - t1, 1),
+            "train_s": round(train_s, 1),
             "params": int(sum(p.numel() for p in model.parameters())), "history": history}
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"model": model.state_dict(), "meta": meta}, out)
-    out.with_suffix(".json").write_text(json.dumps(meta, indent=1))
-    return meta
+    return save_model(model, meta, out)
