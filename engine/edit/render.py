@@ -30,7 +30,7 @@ import numpy as np
 import scipy.fft
 
 from engine.edit.analysis import (HOP_DIVISOR, POOL_STEP_OCT, FrameAnalysis, FrameGrid, _interp_rows,
-                                  analyse_frames, choose_grid, harmonic_comb, pool_grid)
+                                  analyse_frames, choose_grid, pool_grid)
 from engine.edit.edits import KINDS, VoiceEdits
 from engine.edit.theta_voice import ThetaVoice
 from engine.errors import MotetError
@@ -257,9 +257,11 @@ class VoiceRenderer:
                     continue
                 # the frame keeps its own detail; its pooled envelope is warped: + P(f / factor) − P(f)
                 pool = a.log_pool[sub]
-                warped = _read_pool(pool, self._pool_pos - np.float32(np.log2(factor) / POOL_STEP_OCT))
+                shape = (len(pool), len(self._pool_pos))
+                here = np.broadcast_to(self._pool_pos, shape)
+                warped = _interp_rows(pool, here - np.float32(np.log2(factor) / POOL_STEP_OCT))
                 base = np.where((voiced[sub] & (c["pitch"][sub] != 0))[:, None], a.log_model[sub], a.log_env[sub])
-                log_target[sub] = base + warped - _read_pool(pool, self._pool_pos)
+                log_target[sub] = base + warped - _interp_rows(pool, here)
         level = (c["gain"] * LN10_20).astype(np.float32)[:, None]
         if np.any(c["tilt"] != 0):
             log2_f = np.log2(np.maximum(bins, 0.5) * np.float32(g.bin_hz))
@@ -308,14 +310,6 @@ class VoiceRenderer:
             out[rows] = spec.reshape(-1)[flat] * (lobes * gain) * rot_k.reshape(-1)[idx] + stay
         frames = scipy.fft.irfft(out, n=g.n_fft, axis=1).astype(np.float32, copy=False)
         return frames * g.window
-
-
-def _read_pool(pool: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """[T, F] rows of a pooled envelope ([T, J] on the log grid) at fractional grid positions ``pos`` [F]."""
-    pos = np.clip(pos, 0, pool.shape[1] - 1.001)
-    lo = pos.astype(np.int64)
-    frac = (pos - lo).astype(np.float32)
-    return pool[:, lo] * (1 - frac) + pool[:, lo + 1] * frac
 
 
 def _overlap_add(frames: np.ndarray, grid: FrameGrid) -> np.ndarray:
