@@ -30,17 +30,19 @@ def noise_shape_power(bands_db: torch.Tensor, freqs_hz: torch.Tensor, model_samp
                       norm_freqs_hz: torch.Tensor | None = None) -> torch.Tensor:
     """Relative noise power at ``freqs_hz`` [F] from band levels [..., n_bands] in dB -> [..., F], scaled so that
     its mean over ``norm_freqs_hz`` (default: ``freqs_hz``; normally a grid of 0..model Nyquist) is 1."""
-    n_bands = bands_db.shape[-1]
-    w = mel_band_matrix(n_bands, freqs_hz, model_sample_rate).to(bands_db.dtype)
+    w = mel_band_matrix(bands_db.shape[-1], freqs_hz, model_sample_rate).to(bands_db.dtype)
     db = bands_db @ w
-    if norm_freqs_hz is None:
-        ref_db = db
-    else:
-        ref_db = bands_db @ mel_band_matrix(n_bands, norm_freqs_hz, model_sample_rate).to(bands_db.dtype)
-    # normalise in a numerically safe way: mean of 10^(db/10) over the reference grid
-    peak = ref_db.detach().amax(-1, keepdim=True)
-    mean_power = torch.pow(10.0, (ref_db - peak) / 10).mean(-1, keepdim=True)
-    return torch.pow(10.0, (db - peak) / 10) / mean_power
+    peak_db, mean_power = noise_shape_norm(bands_db, freqs_hz if norm_freqs_hz is None else norm_freqs_hz,
+                                           model_sample_rate)
+    return torch.pow(10.0, (db - peak_db) / 10) / mean_power
+
+
+def noise_shape_norm(bands_db: torch.Tensor, norm_freqs_hz: torch.Tensor, model_sample_rate: int):
+    """(peak_db, mean_power), each [..., 1], that normalise the noise shape of band levels [..., n_bands]:
+    ``10^((db - peak_db) / 10) / mean_power`` has mean 1 over ``norm_freqs_hz`` (computed without overflow)."""
+    ref_db = bands_db @ mel_band_matrix(bands_db.shape[-1], norm_freqs_hz, model_sample_rate).to(bands_db.dtype)
+    peak_db = ref_db.detach().amax(-1, keepdim=True)
+    return peak_db, torch.pow(10.0, (ref_db - peak_db) / 10).mean(-1, keepdim=True)
 
 
 def filtered_noise(bands_db: torch.Tensor, power: torch.Tensor, sample_rate: int, hop: int,

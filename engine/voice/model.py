@@ -19,7 +19,7 @@ import torch
 
 from engine.dsp.allpole import allpole_filter, lpc_unit_gain, lsf_to_lpc
 from engine.dsp.frames import frames_to_samples
-from engine.dsp.noise import filtered_noise, mel_band_matrix
+from engine.dsp.noise import filtered_noise, mel_band_matrix, noise_shape_norm
 from engine.dsp.oscillator import harmonic_bank
 
 THETA_KEYS = ("f0_hz", "voiced", "loudness_db", "hnr_db", "tilt_db_per_octave", "lsf_rad", "noise_bands_db")
@@ -172,8 +172,8 @@ class VoiceModel:
         g0 = grid.floor().long().clamp(max=ENVELOPE_GRID - 2)
         g_frac = grid - g0.to(dtype)
         noise_matrix = mel_band_matrix(bands.shape[-1], freqs, self.sample_rate).to(dtype)  # [bands, F]
-        noise_ref_db = bands @ mel_band_matrix(bands.shape[-1], torch.linspace(
-            0, self.sample_rate / 2, 257, device=device, dtype=dtype), self.sample_rate).to(dtype)
+        noise_peak, noise_mean = noise_shape_norm(bands, torch.linspace(0, self.sample_rate / 2, 257, device=device,
+                                                                        dtype=dtype), self.sample_rate)
 
         # per frame [B, T', 1]: harmonic spacing in bins, lobe width, weight law p_k = exp(slope log k - log_norm)
         f0e = f0.unsqueeze(-1)
@@ -187,9 +187,7 @@ class VoiceModel:
         glide2 = glide_bins ** 2 / 12
         width2 = (lobe_scale * HANN_LOBE_SIGMA_BINS) ** 2
         harmonic_scale = p_h.unsqueeze(-1) * (sum_w ** 2 / 2) * (lobe_scale * HANN_LOBE_SIGMA_BINS)
-        noise_peak = noise_ref_db.detach().amax(-1, keepdim=True)
-        noise_scale_t = (noise_scale * p_n.unsqueeze(-1) * sum_w2 * (sample_rate / self.sample_rate)
-                         / torch.pow(10.0, (noise_ref_db - noise_peak) / 10).mean(-1, keepdim=True))
+        noise_scale_t = noise_scale * p_n.unsqueeze(-1) * sum_w2 * (sample_rate / self.sample_rate) / noise_mean
         bins = torch.arange(n_bins, device=device, dtype=dtype)
 
         # per bin, in blocks of frames small enough to stay in cache (elementwise chains are memory-bound)
