@@ -11,7 +11,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -107,14 +107,16 @@ def _check_excerpt_args(n_voices: int, seconds: float, rate: int) -> None:
 def render_excerpt(piece: str, start_bar: int, n_voices: int = 4, seconds: float = 4.0, rate: int = 16000,
                    seed: int = 0, room: bool = True, singers_per_part: Optional[int] = None,
                    tempo_qpm: Optional[float] = None, end_bar: Optional[int] = None,
-                   rt60_s: Optional[float] = None, fermata_beats: Optional[float] = None) -> Excerpt:
+                   rt60_s: Optional[float] = None, fermata_beats: Optional[float] = None,
+                   adjust_singer: Optional[Callable[[Singer], Singer]] = None) -> Excerpt:
     """Sing ``seconds`` of ``piece`` from bar ``start_bar`` (0-based index into its bars) with ``n_voices`` voices.
 
     Returns an :class:`Excerpt` (mixture [samples], stems [V, samples], F0Tracks at 16 ms hop, meta). The same
     arguments give the same audio. ``room=False`` leaves the stems dry; ``singers_per_part`` fixes how many
     singers sing each part (default: 1, 2 or 3 at random). ``tempo_qpm`` (quarter notes per minute),
     ``fermata_beats`` (how long a fermata holds, in beats) and ``rt60_s`` fix what is otherwise drawn at random; ``end_bar`` ends the music at that bar line (the singers
-    release there and the room rings on).
+    release there and the room rings on). ``adjust_singer`` changes every singer after it is drawn (evaluations
+    re-sing the same excerpt with, e.g., scaled formants: all random draws stay the same).
     """
     catalogue = load_catalogue()
     if piece not in catalogue:
@@ -185,6 +187,8 @@ def render_excerpt(piece: str, start_bar: int, n_voices: int = 4, seconds: float
         singers = []
         for _ in range(k):
             singer = Singer.draw(vt, rng)
+            if adjust_singer is not None:
+                singer = adjust_singer(singer)
             sung = sing(score_part, singer, t_start, t_end, rate, t0, n_frames)
             dry[: len(sung.audio)] += sung.audio[: len(dry)] / math.sqrt(k)
             cents_sum += np.where(sung.voiced, np.log2(np.maximum(sung.f0_hz, 1e-3)), 0)

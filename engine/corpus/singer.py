@@ -57,6 +57,7 @@ class Singer:
     scoop_cents: float          # how far below the note a phrase starts
     drift_cents: float          # slow pitch drift amplitude
     seed: int
+    tract_warp: float = 1.0     # exact frequency warp of the vocal-tract response, |H(f / tract_warp)| (evaluation)
 
     @classmethod
     def draw(cls, voice_type: str, rng: np.random.Generator) -> "Singer":
@@ -84,7 +85,10 @@ class Singer:
         )
 
     def to_dict(self) -> dict:
-        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+        d = asdict(self)
+        if d["tract_warp"] == 1.0:  # only set by evaluations; corpus metadata stays as it was
+            del d["tract_warp"]
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in d.items()}
 
 
 @dataclass
@@ -282,7 +286,8 @@ def sing(part: Part, singer: Singer, t_start: float, t_end: float, rate: int, fr
     t_fr = t_start + (np.arange(n_fr) * hop + win / 2 - hop) / rate
     freqs, bws = _formant_tracks(singer, syllables, t_fr, np.interp(t_fr, tc, f0_ctrl), rng, rate)
     bins = np.fft.rfftfreq(n_fft, 1 / rate)
-    response = tract_response(freqs[::2], bws[::2], bins, rate)   # formants move slowly: every other frame
+    # formants move slowly: every other frame
+    response = tract_response(freqs[::2], bws[::2], bins / singer.tract_warp, rate)
     response = np.abs(np.repeat(response, 2, axis=0)[:n_fr])   # zero phase: no group delay, F0 stays aligned
     # glottal return-phase roll-off (LF model, Fant 1995): a first-order low-pass that opens with tension
     fa = 3000.0 + 8000.0 * np.interp(t_fr, tc, tension)
