@@ -17,7 +17,6 @@ measure; nothing is fitted to it automatically.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Optional
 
 import numpy as np

@@ -61,7 +61,6 @@ class Singer:
 
     @classmethod
     def draw(cls, voice_type: str, rng: np.random.Generator) -> "Singer":
-        female = voice_type in ("soprano", "alto")
         return cls(
             voice_type=voice_type,
             formant_scale=float(rng.uniform(0.93, 1.07)),
