@@ -405,23 +405,60 @@ def pooled_log_envelope(peaks: np.ndarray, inside: np.ndarray, f0_hz: np.ndarray
     return pooled.astype(np.float32)
 
 
+@dataclass(frozen=True)
+class HarmonicFrames:
+    """Harmonic peaks of a range of frames: f0_hz [T] (θ's, refined on the stem where voiced), voiced [T] bool,
+    rows [V] the voiced frames' indices in the range, peaks / inside [V, K] from :func:`harmonic_peaks`."""
+
+    f0_hz: np.ndarray
+    voiced: np.ndarray
+    rows: np.ndarray
+    peaks: np.ndarray
+    inside: np.ndarray
+
+    @staticmethod
+    def concat(parts: list["HarmonicFrames"]) -> "HarmonicFrames":
+        """Consecutive ranges as one; peaks padded to the widest K (-inf, not inside: never read)."""
+        k = max(p.peaks.shape[1] for p in parts)
+        offsets = np.cumsum([0] + [len(p.f0_hz) for p in parts[:-1]])
+        return HarmonicFrames(
+            np.concatenate([p.f0_hz for p in parts]), np.concatenate([p.voiced for p in parts]),
+            np.concatenate([p.rows + o for p, o in zip(parts, offsets)]),
+            np.concatenate([np.pad(p.peaks, ((0, 0), (0, k - p.peaks.shape[1])), constant_values=-np.inf)
+                            for p in parts]),
+            np.concatenate([np.pad(p.inside, ((0, 0), (0, k - p.inside.shape[1]))) for p in parts]))
+
+
+def harmonic_frames(stem: np.ndarray, theta: ThetaVoice, grid: FrameGrid, t_lo: int, t_hi: int) -> HarmonicFrames:
+    """:class:`HarmonicFrames` of frames [t_lo, t_hi) of ``stem`` (each frame on its own: ranges can be joined)."""
+    mag = np.abs(stft_frames(stem, grid, t_lo, t_hi))
+    f0, voiced = theta.at(np.arange(t_lo, t_hi) * grid.hop / grid.sample_rate)
+    rows = np.nonzero(voiced)[0]
+    if not len(rows):
+        return HarmonicFrames(f0, voiced, rows, np.zeros((0, 1), np.float32), np.zeros((0, 1), bool))
+    f0[rows] = refine_f0(mag[rows], f0[rows], grid)
+    peaks, inside = harmonic_peaks(np.log(mag[rows] + EPS).astype(np.float32), f0[rows], grid)
+    return HarmonicFrames(f0, voiced, rows, peaks, inside)
+
+
 def analyse_frames(stem: np.ndarray, theta: ThetaVoice, grid: FrameGrid, t_lo: int, t_hi: int,
-                   envelope: str = "stem") -> FrameAnalysis:
+                   envelope: str = "stem", harmonics=None) -> FrameAnalysis:
     """Analysis of frames [t_lo, t_hi) of ``stem`` ([N] float32 at grid.sample_rate) guided by ``theta``.
-    ``envelope="theta"`` (ablation) whitens by θ's LSF envelope instead of the stem's, level-matched per frame."""
-    margin = pool_margin_frames(grid)  # the frames around the block are analysed for the pooled envelope only
-    spec_all = stft_frames(stem, grid, t_lo - margin, t_hi + margin)
-    times_all = np.arange(t_lo - margin, t_hi + margin) * grid.hop / grid.sample_rate
-    f0_all, voiced_all = theta.at(times_all)
-    mag_all = np.abs(spec_all)
-    log_mag_all = np.log(mag_all + EPS).astype(np.float32)
-    v_all = np.nonzero(voiced_all)[0]
-    if len(v_all):
-        f0_all[v_all] = refine_f0(mag_all[v_all], f0_all[v_all], grid)
-        peaks_all, inside_all = harmonic_peaks(log_mag_all[v_all], f0_all[v_all], grid)
+    ``envelope="theta"`` (ablation) whitens by θ's LSF envelope instead of the stem's, level-matched per frame.
+    ``harmonics(lo, hi)`` gives the :class:`HarmonicFrames` of any range (a cache shared by neighbouring blocks,
+    whose pooled envelopes read the same frames); default :func:`harmonic_frames`."""
+    margin = pool_margin_frames(grid)  # the frames around the block are read for the pooled envelope only
+    if harmonics is None:
+        def harmonics(lo, hi):
+            return harmonic_frames(stem, theta, grid, lo, hi)
+    around = harmonics(t_lo - margin, t_hi + margin)
+    f0_all, v_all, peaks_all, inside_all = around.f0_hz, around.rows, around.peaks, around.inside
     centre = slice(margin, margin + t_hi - t_lo)
-    spec, f0, voiced, mag, log_mag = (x[centre] for x in (spec_all, f0_all, voiced_all, mag_all, log_mag_all))
-    times = times_all[centre]
+    f0, voiced = f0_all[centre].copy(), around.voiced[centre]
+    spec = stft_frames(stem, grid, t_lo, t_hi)
+    times = np.arange(t_lo, t_hi) * grid.hop / grid.sample_rate
+    mag = np.abs(spec)
+    log_mag = np.log(mag + EPS).astype(np.float32)
     power = mag * mag
     smooth_bins = max(3, int(round(300 / grid.bin_hz)) | 1)
     log_env = (0.5 * np.log(uniform_filter1d(power, smooth_bins, axis=1) + EPS)).astype(np.float32)

@@ -29,8 +29,9 @@ from typing import Iterator, Optional
 import numpy as np
 import scipy.fft
 
-from engine.edit.analysis import (HOP_DIVISOR, POOL_STEP_OCT, FrameAnalysis, FrameGrid, _interp_rows,
-                                  analyse_frames, choose_grid, pool_grid)
+from engine.edit.analysis import (HOP_DIVISOR, POOL_STEP_OCT, FrameAnalysis, FrameGrid, HarmonicFrames,
+                                  _interp_rows, analyse_frames, choose_grid, harmonic_frames, pool_grid,
+                                  pool_margin_frames)
 from engine.edit.edits import KINDS, VoiceEdits
 from engine.edit.theta_voice import ThetaVoice
 from engine.errors import MotetError
@@ -65,6 +66,9 @@ class VoiceRenderer:
         block_s = block_frames * self.grid.hop / self.sample_rate
         self.cache_blocks = max(2, int(np.ceil(cache_seconds / block_s)) + 1)
         self._cache: OrderedDict[int, FrameAnalysis] = OrderedDict()
+        # harmonic peaks per block, shared by the pooled envelopes of neighbouring blocks (each read ~2 s around)
+        self._harmonics: OrderedDict[int, HarmonicFrames] = OrderedDict()
+        self._harmonic_blocks = self.cache_blocks + 2 * (-(-pool_margin_frames(self.grid) // block_frames) + 1)
         # θ on every STFT frame from 0 to the end (phase accumulation and vibrato need the frames before a region)
         g = self.grid
         self.n_frames = len(self.stem) // g.hop + 2
@@ -113,7 +117,8 @@ class VoiceRenderer:
         for b in range(t_lo // B, (t_hi - 1) // B + 1):
             block = self._cache.get(b)
             if block is None:
-                block = analyse_frames(self.stem, self.theta, self.grid, b * B, (b + 1) * B, self.envelope)
+                block = analyse_frames(self.stem, self.theta, self.grid, b * B, (b + 1) * B, self.envelope,
+                                       self._harmonic_range)
                 self._cache[b] = block
                 while len(self._cache) > self.cache_blocks:
                     self._cache.popitem(last=False)
@@ -121,6 +126,26 @@ class VoiceRenderer:
                 self._cache.move_to_end(b)
             parts.append(block.slice(max(t_lo, b * B), min(t_hi, (b + 1) * B)))
         return parts
+
+    def _harmonic_range(self, t_lo: int, t_hi: int) -> HarmonicFrames:
+        """HarmonicFrames of frames [t_lo, t_hi) (any integers) from cached blocks of ``block_frames`` frames."""
+        B = self.block_frames
+        parts = []
+        for b in range(t_lo // B, (t_hi - 1) // B + 1):
+            block = self._harmonics.get(b)
+            if block is None:
+                block = harmonic_frames(self.stem, self.theta, self.grid, b * B, (b + 1) * B)
+                self._harmonics[b] = block
+                while len(self._harmonics) > self._harmonic_blocks:
+                    self._harmonics.popitem(last=False)
+            else:
+                self._harmonics.move_to_end(b)
+            parts.append(block)
+        whole = HarmonicFrames.concat(parts)
+        a, n = t_lo - (t_lo // B) * B, t_hi - t_lo
+        keep = (whole.rows >= a) & (whole.rows < a + n)
+        return HarmonicFrames(whole.f0_hz[a:a + n], whole.voiced[a:a + n], whole.rows[keep] - a,
+                              whole.peaks[keep], whole.inside[keep])
 
     # ----- rendering ------------------------------------------------------------------------------------------
     def _sample_range(self, start_s: Optional[float], end_s: Optional[float]) -> tuple[int, int]:
