@@ -35,6 +35,9 @@ POOL_SIGMA_OCT = 1 / 48  # frequency kernel of the pooling (Gaussian, in octaves
 POOL_SIGMA_S = 1.0  # time kernel of the pooling (Gaussian, seconds), truncated at 2 sigma
 POOL_TAU_DB = 2.0  # a neighbour whose own envelope differs by this rms (dB, 300-4000 Hz) weighs exp(-1/2) less
 POOL_PRIOR = 0.3  # weight of the frame's own all-pole model where pooled harmonics are scarce
+NOISE_HALF_FRAMES = 3  # the breath-noise floor between harmonics is averaged over +-3 frames
+NOISE_SMOOTH_HZ = 60.0  # and over 60 Hz
+NOISE_BEND_WEIGHT = 0.5  # the gaps' shape: half the all-pole model's curvature, half the noise floor's
 
 
 @dataclass(frozen=True)
@@ -308,6 +311,39 @@ def formant_taper(grid: FrameGrid) -> np.ndarray:
     return np.clip((FORMANT_BAND_HZ - freqs) / (0.2 * FORMANT_BAND_HZ), 0, 1).astype(np.float32)
 
 
+def noise_floor_curvature(power: np.ndarray, f0_hz: np.ndarray, voiced: np.ndarray, grid: FrameGrid,
+                          half: int = NOISE_HALF_FRAMES) -> np.ndarray:
+    """[T, F] natural-log curvature of the noise floor between the harmonics of the T centre frames.
+
+    power: [T + 2·half, F] power spectra of the centre frames and ``half`` frames on either side; f0_hz, voiced:
+    [T + 2·half] the same frames' F0 and voicing (only voiced frames' between-harmonic bins count; a centre frame
+    with none near it gets 0).
+    The breath noise of a voice is excited at the glottis and filtered by the same vocal tract as the harmonics
+    (Fant 1960), so its spectrum between two harmonics shows the tract's shape there — a formant that lies between
+    two sparse harmonics of a high voice shows as a bump of the noise, which the harmonics cannot show. The
+    between-harmonic bins (comb 0: beyond 2.5 bins of a harmonic; the aperiodic component read between harmonics,
+    as in Jackson & Shadle 2001, IEEE TSAP 9(7)) are averaged over the frames around each frame and over
+    NOISE_SMOOTH_HZ, interpolated across the harmonic lobes, and the result minus its own interpolation between
+    the harmonics (:func:`harmonic_envelope`) is the curvature, capped at MAX_CURVATURE."""
+    T = len(f0_hz) - 2 * half
+    f0 = np.where(voiced, f0_hz, 100.0)
+    valid = ((harmonic_comb(f0, voiced, grid) <= 0) & voiced[:, None]).astype(np.float64)
+    num = uniform_filter1d(power * valid, 2 * half + 1, axis=0)[half:half + T]
+    den = uniform_filter1d(valid, 2 * half + 1, axis=0)[half:half + T]
+    width = max(1, int(round(NOISE_SMOOTH_HZ / grid.bin_hz)) | 1)
+    num = uniform_filter1d(num, width, axis=1)
+    den = uniform_filter1d(den, width, axis=1)
+    ok = den > 0.2
+    log_noise = 0.5 * np.log(np.maximum(num / np.maximum(den, 1e-9), 1e-20))
+    bins = np.arange(power.shape[1])
+    floor = np.zeros((T, power.shape[1]), dtype=np.float32)
+    for t in range(T):
+        if ok[t].sum() >= 2:
+            floor[t] = np.interp(bins, bins[ok[t]], log_noise[t, ok[t]])
+    bend = floor - harmonic_envelope(floor, f0[half:half + T], grid)
+    return (np.clip(bend, -MAX_CURVATURE, MAX_CURVATURE) * formant_taper(grid)).astype(np.float32)
+
+
 def theta_envelope(theta: ThetaVoice, times_s: np.ndarray, grid: FrameGrid) -> np.ndarray:
     """[T, F] log magnitude of θ's all-pole vocal tract (``lsf_rad`` at the model's rate, nearest frame) on the
     grid's bins (held above the model's Nyquist). For the ablation ``envelope="theta"`` only."""
@@ -497,6 +533,13 @@ def analyse_frames(stem: np.ndarray, theta: ThetaVoice, grid: FrameGrid, t_lo: i
     log_pool = read_log_grid(log_model, pool_grid(grid), grid)  # unvoiced frames: their own smoothed spectrum
     if voiced.any() and envelope == "stem":
         v = np.nonzero(voiced)[0]
+        # the frame's own model between its harmonics, for the pooling: half the all-pole curvature, half the
+        # noise floor's (read on the frames around it, whatever the block)
+        h = NOISE_HALF_FRAMES
+        span = slice(margin - h, margin + t_hi - t_lo + h)
+        power_around = np.abs(stft_frames(stem, grid, t_lo - h, t_hi + h)) ** 2
+        noise_bend = noise_floor_curvature(power_around, f0_all[span], around.voiced[span], grid)[v]
+        own = log_env[v] + (1 - NOISE_BEND_WEIGHT) * (log_model[v] - log_env[v]) + NOISE_BEND_WEIGHT * noise_bend
         log_pool[v] = pooled_log_envelope(peaks_all, inside_all, f0_all[v_all], v_all, len(f0_all),
-                                          v + margin, log_pool[v], grid)
+                                          v + margin, read_log_grid(own, pool_grid(grid), grid), grid)
     return FrameAnalysis(t_lo, spec, f0, voiced, log_env, log_model, log_pool, log_noise, comb, aperiodicity)
