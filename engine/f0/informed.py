@@ -135,6 +135,11 @@ def align(parts: list[ScorePart], sal: np.ndarray, grid: np.ndarray, progress=No
     return np.where(fine[:, idx] > 0, fine[:, idx], coarse[:, row])
 
 
+TIME_SIGMA_S = 0.02  # time-localised spectrogram (s; see magnitude_spectrogram): note changes and breaths show
+# sooner. CSD informed RPA .910 -> .911, false alarm .463 -> .433; synthetic valid (8 / 16 excerpts) RPA +0.8 /
+# +0.3 points, false alarm -3.7 / -2.5 points. 0.01 / 0.015 / 0.025 and using it for the measurement only: no better.
+
+
 def track_voices_informed(samples: np.ndarray, sample_rate: int, n_voices: int, score: str | Path,
                           progress=None) -> F0Tracks:
     """F0 of ``n_voices`` voices guided by a score (MIDI/MusicXML): parts map to voices by SATB name, else by
@@ -147,7 +152,7 @@ def track_voices_informed(samples: np.ndarray, sample_rate: int, n_voices: int, 
     check_audio(x)
     report(progress, 0.0, "pitch salience")
     grid = grid_hz()
-    mag = magnitude_spectrogram(x)
+    mag = magnitude_spectrogram(x, time_sigma_s=TIME_SIGMA_S)
     sal = salience_map(mag, grid)
     written = align(parts, sal, grid, progress)
     report(progress, 0.7, "measuring each note")

@@ -59,16 +59,31 @@ def frame_times(n_samples: int) -> np.ndarray:
     return np.arange(n_frames) * F0_HOP_S
 
 
-def magnitude_spectrogram(x: np.ndarray, window: int = WINDOW, n_fft: int = N_FFT) -> np.ndarray:
-    """[T, n_fft // 2 + 1] STFT magnitudes of frames centred on ``t * HOP`` (Hann window, zero padded edges)."""
+def magnitude_spectrogram(x: np.ndarray, window: int = WINDOW, n_fft: int = N_FFT,
+                          time_sigma_s: float | None = None) -> np.ndarray:
+    """[T, n_fft // 2 + 1] STFT magnitudes of frames centred on ``t * HOP`` (Hann window, zero padded edges).
+
+    With ``time_sigma_s``, each bin's magnitude is weighted by exp(-0.5 (dt / time_sigma_s) ** 2), where dt (s)
+    is the bin's reassigned time -- the centre of gravity in time of the energy it holds, relative to the frame
+    centre (Auger & Flandrin, "Improving the readability of time-frequency and time-scale representations by
+    the reassignment method", IEEE TSP 1995): partials of a note that ended before, or starts after, the frame
+    centre are damped, so the 128-ms frame keeps its frequency resolution but mostly shows what sounds at its
+    centre (note changes, breaths)."""
     n_frames = len(x) // HOP + 1
     padded = np.pad(x, (window // 2, window // 2 + HOP))
     idx = np.arange(n_frames)[:, None] * HOP + np.arange(window)[None, :]
     win = np.hanning(window)
+    tau = (np.arange(window) - (window - 1) / 2) / ANALYSIS_RATE  # s from the frame centre
     out = np.empty((n_frames, n_fft // 2 + 1))
     for start in range(0, n_frames, 512):  # chunks keep memory small on long recordings
-        frames = padded[idx[start:start + 512]] * win
-        out[start:start + 512] = np.abs(np.fft.rfft(frames, n=n_fft, axis=1))
+        frames = padded[idx[start:start + 512]]
+        spec = np.fft.rfft(frames * win, n=n_fft, axis=1)
+        out[start:start + 512] = np.abs(spec)
+        if time_sigma_s is not None:
+            timed = np.fft.rfft(frames * (win * tau), n=n_fft, axis=1)
+            power = np.maximum(np.abs(spec) ** 2, 1e-30)
+            dt = (timed.real * spec.real + timed.imag * spec.imag) / power
+            out[start:start + 512] *= np.exp(-0.5 * (dt / time_sigma_s) ** 2)
     return out
 
 
