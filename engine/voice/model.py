@@ -49,6 +49,22 @@ def _interp_frames(x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
     return x[:, i0] * (1 - frac) + x[:, i1] * frac
 
 
+@dataclass
+class PowerParts:
+    """:meth:`VoiceModel.power_spectrogram` split by component, each [B, T', F] (frame-major): every bin holds
+    the lobe of its nearest harmonic (number ``k_near``) and of the next one on its side (``k_near + side``),
+    envelope included, and the noise. power = near + neighbour + noise."""
+
+    k_near: torch.Tensor     # int32 harmonic number (0 where the bin lies below F0 / 2)
+    side: torch.Tensor       # int8 +-1
+    near: torch.Tensor
+    neighbour: torch.Tensor
+    noise: torch.Tensor
+
+    def total(self) -> torch.Tensor:
+        return self.near + self.neighbour + self.noise
+
+
 @dataclass(frozen=True)
 class VoiceModel:
     """θ <-> audio for one voice (batched over any number of voices). Rates in Hz, hop in samples."""
@@ -123,6 +139,21 @@ class VoiceModel:
         return allpole_filter((harmonic + noise) * gain, a)
 
     # ---------------------------------------------------------------- frequency domain (masks)
+    def _window_f0(self, f0_hz, voiced, pos, window_s: float):
+        """Mean and variance (Hz, Hz^2) of F0 over a Hann window of ``window_s`` centred at frame positions pos
+        [T'], weighted by the window's power and the voicing: ([B, T'], [B, T'])."""
+        half = max(1, int(round(window_s / 2 / self.hop_s)))
+        offsets = torch.arange(-half, half + 1, dtype=pos.dtype, device=pos.device)
+        w = torch.cos(math.pi * offsets * self.hop_s / window_s) ** 4  # Hann^2 at each offset
+        acc, acc_f, acc_f2 = 0.0, 0.0, 0.0
+        for o, wo in zip(offsets, w):
+            f = _interp_frames(f0_hz, pos + o)
+            wv = wo.to(f.dtype) * _interp_frames(voiced, pos + o)
+            acc, acc_f, acc_f2 = acc + wv, acc_f + wv * f, acc_f2 + wv * f * f
+        mean = acc_f / acc.clamp(min=1e-6)
+        var = (acc_f2 / acc.clamp(min=1e-6) - mean * mean).clamp(min=0)
+        return mean, var
+
     def envelope_table(self, lsf_rad: torch.Tensor) -> torch.Tensor:
         """Unit-RMS envelope power |g/A|^2 on ENVELOPE_GRID points from 0 to the model's Nyquist: [..., G]."""
         a = lsf_to_lpc(lsf_rad)
@@ -132,7 +163,8 @@ class VoiceModel:
 
     def power_spectrogram(self, f0_hz, voiced, loudness_db, hnr_db, tilt_db_per_octave, lsf_rad, noise_bands_db,
                           sample_rate: int, n_fft: int, frame_times_s: torch.Tensor, lobe_scale: float = 1.0,
-                          noise_scale: float = 1.0) -> torch.Tensor:
+                          noise_scale: float = 1.0, parts: bool = False, window_f0: bool = False,
+                          harmonic_gain: torch.Tensor | None = None, max_hz: float | None = None):
         """Expected |STFT|^2 of the voice (Hann window of ``n_fft`` at ``sample_rate``, frames centred at
         ``frame_times_s`` [T']) -> [batch, n_fft // 2 + 1, T'], over the FULL band of ``sample_rate``.
 
@@ -145,6 +177,12 @@ class VoiceModel:
         frequency (not at the harmonic's: the lobes are about a bin wide), and the per-bin work runs over blocks
         of frames of POWER_BLOCK_ELEMENTS values, which keeps its elementwise chain in cache (3-min SATB at
         44.1 kHz: 4x faster than one pass over the whole [B, T', F] array; masks unchanged within 0.01 dB SI-SDR).
+
+        parts=True returns the same power split into its components (:class:`PowerParts`, frame-major), for
+        fitting per-harmonic gains (engine.separation.harmonic_fit); harmonic_gain [batch, T', K] multiplies
+        harmonic k (1..K; harmonics above K take the K-th gain); max_hz: render only the bins up to it;
+        window_f0: harmonics at the F0's mean over the window, widened by its spread there (vibrato), instead of
+        at the centre frame's F0 widened by its local slope.
         """
         dtype = loudness_db.dtype
         pos = frame_times_s.to(f0_hz.device, torch.float64) / self.hop_s
@@ -162,7 +200,7 @@ class VoiceModel:
         bands = _interp_frames(noise_bands_db, pos)
 
         device = f0.device
-        n_bins = n_fft // 2 + 1
+        n_bins = n_fft // 2 + 1 if max_hz is None else min(n_fft // 2 + 1, int(max_hz * n_fft / sample_rate) + 1)
         bin_hz = sample_rate / n_fft
         freqs = torch.arange(n_bins, device=device, dtype=dtype) * bin_hz  # [F]
         window = torch.hann_window(n_fft, device=device, dtype=dtype)
@@ -185,6 +223,16 @@ class VoiceModel:
         k_top = (sample_rate / 2) / f0e  # harmonics k < k_top lie below this rate's Nyquist
         glide_bins = glide.unsqueeze(-1) * (n_fft / sample_rate) / bin_hz  # F0 change across the window, in bins
         glide2 = glide_bins ** 2 / 12
+        if window_f0:  # F0 mean and spread over the window itself (vibrato, glides), power-weighted
+            f0_mean, f0_var = self._window_f0(f0_hz, voiced.to(dtype), pos, n_fft / sample_rate)
+            f0 = torch.where(v > 0, f0_mean, f0).clamp(min=20.0)
+            f0e = f0.unsqueeze(-1)
+            inside = (all_k * f0e < self.sample_rate / 2).to(dtype)
+            log_norm = torch.log((torch.exp(k_slope * torch.log(all_k)) * inside).sum(-1, keepdim=True)
+                                 .clamp(min=1e-6))
+            f0_bins = f0e / bin_hz
+            k_top = (sample_rate / 2) / f0e
+            glide2 = (f0_var / bin_hz ** 2).unsqueeze(-1)
         width2 = (lobe_scale * HANN_LOBE_SIGMA_BINS) ** 2
         harmonic_scale = p_h.unsqueeze(-1) * (sum_w ** 2 / 2) * (lobe_scale * HANN_LOBE_SIGMA_BINS)
         noise_scale_t = noise_scale * p_n.unsqueeze(-1) * sum_w2 * (sample_rate / self.sample_rate) / noise_mean
@@ -199,17 +247,29 @@ class VoiceModel:
             k_near = torch.round(ratio)
             offset = ratio - k_near
             side = torch.where(offset >= 0, 1.0, -1.0).to(dtype)
-            harmonic = 0.0
+            harmonic, lobes = 0.0, []
             for k, off in ((k_near, offset), (k_near + side, offset - side)):  # nearest harmonic and neighbour
                 sigma2 = width2 + k * k * glide2[:, sl]
                 dist = off * f0_bins[:, sl]
                 log_lobe = k_slope[:, sl] * torch.log(k.clamp(min=1)) - 0.5 * dist * dist / sigma2
                 lobe = torch.exp(log_lobe - log_norm[:, sl]) * torch.rsqrt(sigma2)
-                harmonic = harmonic + torch.where((k >= 1) & (k < k_top[:, sl]), lobe, 0.0)
+                lobe = torch.where((k >= 1) & (k < k_top[:, sl]), lobe, 0.0)
+                if harmonic_gain is not None:  # [B, T', K] gain of harmonic k (1-based; the last one above K)
+                    idx = (k.long() - 1).clamp(0, harmonic_gain.shape[-1] - 1)
+                    lobe = lobe * harmonic_gain[:, sl].gather(2, idx)
+                harmonic = harmonic + lobe
+                lobes.append(lobe)
             e = env[:, sl]
             env_bins = e[..., g0] * (1 - g_frac) + e[..., g0 + 1] * g_frac
             noise = torch.pow(10.0, (bands[:, sl] @ noise_matrix - noise_peak[:, sl]) / 10) * noise_scale_t[:, sl]
-            out.append(env_bins * (harmonic * harmonic_scale[:, sl] + noise))
+            if parts:
+                scale = env_bins * harmonic_scale[:, sl]
+                out.append((k_near.to(torch.int32), side.to(torch.int8), lobes[0] * scale, lobes[1] * scale,
+                            env_bins * noise))
+            else:
+                out.append(env_bins * (harmonic * harmonic_scale[:, sl] + noise))
+        if parts:
+            return PowerParts(*(torch.cat([o[i] for o in out], 1) for i in range(5)))
         return torch.cat(out, 1).transpose(1, 2)
 
 

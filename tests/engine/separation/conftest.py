@@ -1,3 +1,7 @@
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle torch threads sleep (the shared CPU), see engine.cli
+
 import numpy as np
 import pytest
 import torch

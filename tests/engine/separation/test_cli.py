@@ -28,6 +28,9 @@ def test_shipped_model_separates_a_short_clip(recording, tmp_path, capsys):
     mix, _ = sf.read(path)
     assert np.abs(sum(s for s, _ in stems) - mix).max() < 1e-4
     assert (tmp_path / "out" / "params.npz").is_file() and (tmp_path / "out" / "f0.csv").is_file()
+    assert "per-harmonic gains" in capsys.readouterr().err  # on by default without --refine
+    assert main(["separate", str(path), "-o", str(tmp_path / "out2"), "--f0", str(f0), "--harmonic-fit", "off"]) == 0
+    assert "per-harmonic gains" not in capsys.readouterr().err
 
 
 def test_f0_csv_with_wrong_columns_is_one_line_error(recording, tmp_path, capsys):
