@@ -108,3 +108,17 @@ def test_window_f0_rendering_follows_vibrato():
         out = apply_masks(mix[None], masks, RATE)[:, 0].numpy()
         scores[window_f0] = si_sdr(stems[0].numpy(), out[0])
     assert scores[True] > scores[False] + 0.5, scores  # measured +1.15 dB
+
+
+def test_time_spread_echoes_power_both_ways_and_masks_still_sum_to_one():
+    from engine.separation.masks import time_spread
+
+    power = torch.zeros(2, 3, 21)
+    power[0, :, 10] = 1.0
+    power[1] = 1.0
+    out = time_spread(power, 0.032, tau_s=0.1, gain=0.03)
+    assert torch.allclose(out[0, :, 10], torch.ones(3))                       # a frame keeps its own power
+    assert torch.allclose(out[0, :, 9], out[0, :, 11]) and float(out[0, 0, 9]) > 0   # echoes on both sides
+    assert float(out[0, 0, 9]) > float(out[0, 0, 5]) > 0                        # decaying with distance
+    masks = wiener_masks(out)
+    assert torch.allclose(masks.sum(0), torch.ones(3, 21))
