@@ -12,8 +12,10 @@ linearly across frequency — exact at the harmonics, which is where pitch and f
 frames, the log of the power spectrum smoothed over ~300 Hz. (θ's own LSF envelope is fitted to the mixture at
 the model's rate; the stem's own envelope is what must be whitened for the edit to keep the stem's detail.)
 For formant edits, a second envelope on a log-frequency grid is pooled from the harmonics of the frames of the same
-vowel around each frame (:func:`pooled_log_envelope`); a block's analysis therefore reads 2·POOL_SIGMA_S of frames on
-either side, still one value per frame whatever range is analysed.
+vowel around each frame (:func:`pooled_log_envelope`); where they leave a gap it falls back on the frame's own
+harmonics, bent between them by the all-pole model and by the breath-noise floor (:func:`noise_floor_curvature`). A
+block's analysis therefore reads 2·POOL_SIGMA_S of frames on either side, still one value per frame whatever range
+is analysed.
 """
 from __future__ import annotations
 
@@ -89,7 +91,8 @@ class FrameAnalysis:
     all-pole (LPC) fit between harmonic samples, so formant peaks that fall between harmonics are kept when the
     envelope is read at other frequencies (pitch and formant edits).
     log_pool: [T, J] float32 natural-log envelope on the log-frequency grid ``pool_grid_log2_hz`` pooled from the
-    harmonic peaks of the frames around each frame (see :func:`pooled_log_envelope`): what a formant edit warps.
+    harmonic peaks of the frames around each frame (see :func:`pooled_log_envelope`; where they leave gaps, the
+    frame's own harmonics bent by half the all-pole and half the noise-floor curvature): what a formant edit warps.
     log_noise: [T, F] float32 natural-log noise power per bin under the harmonics (voiced frames).
     comb: [T, F] float32 in [0, 1], 1 on the harmonics' main lobes (0 when unvoiced).
     aperiodicity: [T] float32 in [0, 1], 1 − r with r the window-corrected normalised autocorrelation at the
@@ -537,7 +540,8 @@ def analyse_frames(stem: np.ndarray, theta: ThetaVoice, grid: FrameGrid, t_lo: i
         # noise floor's (read on the frames around it, whatever the block)
         h = NOISE_HALF_FRAMES
         span = slice(margin - h, margin + t_hi - t_lo + h)
-        power_around = np.abs(stft_frames(stem, grid, t_lo - h, t_hi + h)) ** 2
+        power_around = np.concatenate([np.abs(stft_frames(stem, grid, t_lo - h, t_lo)) ** 2, power,
+                                       np.abs(stft_frames(stem, grid, t_hi, t_hi + h)) ** 2])
         noise_bend = noise_floor_curvature(power_around, f0_all[span], around.voiced[span], grid)[v]
         own = log_env[v] + (1 - NOISE_BEND_WEIGHT) * (log_model[v] - log_env[v]) + NOISE_BEND_WEIGHT * noise_bend
         log_pool[v] = pooled_log_envelope(peaks_all, inside_all, f0_all[v_all], v_all, len(f0_all),
