@@ -110,9 +110,13 @@ def _run_bench(args: argparse.Namespace) -> int:
 def _add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--voice-model", action="store_true",
                    help="train the voice-role model (which voice sings each candidate) instead of the salience")
-    p.add_argument("--out", help="weights file (default: assets/models/f0_salience.pt or f0_voice.pt)")
+    p.add_argument("--voice-context", action="store_true",
+                   help="train the voice-role model's second stage (judgements of the same pitch up to 256 ms "
+                        "away; needs f0_voice.pt)")
+    p.add_argument("--out", help="weights file (default: assets/models/f0_salience.pt, f0_voice.pt or "
+                                 "f0_voice_context.pt)")
     p.add_argument("--train", type=int, help="training excerpts rendered from the corpus (default 500 of 4 s; "
-                   "voice model: 240 of 6 s)")
+                   "voice model: 240 of 6 s; voice context: 600 of 6 s)")
     p.add_argument("--valid", type=int, help="validation excerpts (default 40; voice model: 24)")
     p.add_argument("--epochs", type=int, help="default 12 (voice model: 8)")
     p.add_argument("--jobs", type=int, default=2, help="processes rendering the excerpts")
@@ -126,7 +130,15 @@ def _run_train(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(max(1, args.threads))
     progress = lambda f, stage: print(f"[{100 * f:5.1f}%] {stage}", flush=True)  # noqa: E731
-    if args.voice_model:
+    if args.voice_context:
+        from engine.datasets import assets_dir
+        from engine.f0.training import train_voice_context
+        from engine.f0.voice_model import STACK_PATH
+
+        out = args.out or assets_dir() / STACK_PATH
+        meta = train_voice_context(out, args.train or 600, args.valid or 24, args.epochs or 8, jobs=args.jobs,
+                                   seed=args.seed, progress=progress)
+    elif args.voice_model:
         from engine.f0.training import train_voice_model
         from engine.f0.voice_model import model_file
 
@@ -147,7 +159,8 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 COMMANDS = [
-    Command("train f0", "train the learned F0 salience (or --voice-model) on the synthetic choir corpus (CPU, minutes)",
+    Command("train f0", "train the learned F0 salience (or --voice-model, --voice-context) on the synthetic choir "
+            "corpus (CPU, minutes)",
             _add_train, _run_train),
     Command("f0", "track the F0 of every voice of a choir recording (blind, or with --score) into a CSV",
             _add_track, _run_track),

@@ -161,8 +161,8 @@ def train_salience(out: str | Path, n_train: int = 500, n_valid: int = 40, epoch
     return save_model(model, meta, out)
 
 
-def _voice_data_one(args):
-    """(features [N, D] float32, labels [N, 4] float32) of the valid candidates of one 4-voice corpus excerpt."""
+def _voice_excerpt(args):
+    """(candidate f0 [T, K], features [T, K, D] float32, labels [T, K, 4] float32) of one 4-voice corpus excerpt."""
     split, index, seed, seconds = args
     from engine.corpus.render import draw_excerpt, excerpt_seed, list_pieces, render_excerpt
     from engine.f0.blind import candidate_band
@@ -177,8 +177,50 @@ def _voice_data_one(args):
     n = min(cand.f0_hz.shape[0], ex.f0.n_frames)
     feats = candidate_features(cand.f0_hz[:n], cand.strength[:n], cand.probability[:n] if cand.probability is not None else None)
     labels = candidate_labels(cand.f0_hz[:n], ex.f0.f0_hz[:, :n], ex.f0.voiced[:, :n])
-    valid = cand.f0_hz[:n] > 0
+    return cand.f0_hz[:n], feats, labels
+
+
+def _voice_data_one(args):
+    """(features [N, D] float32, labels [N, 4] float32) of the valid candidates of one 4-voice corpus excerpt."""
+    f0, feats, labels = _voice_excerpt(args)
+    valid = f0 > 0
     return feats[valid], labels[valid]
+
+
+def _voice_context_one(args):
+    """(second-stage inputs [N, N_CONTEXT_INPUTS] float32, labels [N, 4] float32) of one 4-voice excerpt: the
+    candidate features plus the shipped first stage's judgements of the candidate and of the same pitch nearby."""
+    from engine.f0.voice_model import _mlp, context_features, load_weights
+
+    f0, feats, labels = _voice_excerpt(args)
+    first = _mlp(load_weights(), feats)
+    x = np.concatenate([feats, context_features(f0, first)], axis=2)
+    valid = f0 > 0
+    return x[valid], labels[valid]
+
+
+def _render_candidates(one, n_train: int, n_valid: int, seed: int, seconds: float, jobs: int, progress=None):
+    """(train x, train y, valid x, valid y): ``one`` ((split, index, seed, seconds) -> (x [N, D], y [N, 4])) over
+    ``n_train`` excerpts of the train split and ``n_valid`` of the valid split."""
+    from multiprocessing import get_context
+
+    sets = []
+    for split, n in (("train", n_train), ("valid", n_valid)):
+        tasks = [(split, i, seed, seconds) for i in range(n)]
+        rows = []
+        # spawned workers: the tracker runs torch, which must not be forked once its thread pool exists
+        pool = get_context("spawn").Pool(jobs) if jobs > 1 else None
+        try:
+            for i, r in enumerate(pool.imap(one, tasks, chunksize=2) if pool else map(one, tasks)):
+                rows.append(r)
+                if i % 20 == 0:
+                    report(progress, 0.8 * i / n, f"rendering {split} {i}/{n}")
+        finally:
+            if pool:
+                pool.close()
+                pool.join()
+        sets.append((np.concatenate([r[0] for r in rows]), np.concatenate([r[1] for r in rows])))
+    return (*sets[0], *sets[1])
 
 
 def train_voice_model(out: str | Path, n_train: int = 300, n_valid: int = 30, epochs: int = 8, seconds: float = 6.0,
@@ -188,8 +230,6 @@ def train_voice_model(out: str | Path, n_train: int = 300, n_valid: int = 30, ep
     the blind tracker's F0 candidates of each, and train the voice-role MLP (:mod:`engine.f0.voice_model`) with
     binary cross-entropy to say which voice sings each candidate. Saves ``{"model", "meta"}`` to ``out`` (and the
     meta as ``.json`` beside it)."""
-    from multiprocessing import get_context
-
     import torch
 
     from engine.f0.voice_model import build_model
@@ -198,24 +238,7 @@ def train_voice_model(out: str | Path, n_train: int = 300, n_valid: int = 30, ep
         raise MotetError("--epochs, --train and --valid must be at least 1")
     t0 = time.perf_counter()
     if data is None:
-        sets = []
-        for split, n in (("train", n_train), ("valid", n_valid)):
-            tasks = [(split, i, seed, seconds) for i in range(n)]
-            rows = []
-            # spawned workers: the tracker runs torch, which must not be forked once its thread pool exists
-            pool = get_context("spawn").Pool(jobs) if jobs > 1 else None
-            try:
-                for i, r in enumerate(pool.imap(_voice_data_one, tasks, chunksize=2) if pool
-                                      else map(_voice_data_one, tasks)):
-                    rows.append(r)
-                    if i % 20 == 0:
-                        report(progress, 0.8 * i / n, f"rendering {split} {i}/{n}")
-            finally:
-                if pool:
-                    pool.close()
-                    pool.join()
-            sets.append((np.concatenate([r[0] for r in rows]), np.concatenate([r[1] for r in rows])))
-        data = (*sets[0], *sets[1])
+        data = _render_candidates(_voice_data_one, n_train, n_valid, seed, seconds, jobs, progress)
     tx, ty, vx, vy = (torch.from_numpy(np.ascontiguousarray(a)) for a in data)
     render_s = time.perf_counter() - t0
     model = build_model()
@@ -224,5 +247,32 @@ def train_voice_model(out: str | Path, n_train: int = 300, n_valid: int = 30, ep
             "train_candidates": int(len(tx)), "epochs": epochs, "batch": batch, "lr": lr, "seed": seed,
             "threads": torch.get_num_threads(), "render_s": round(render_s, 1),
             "train_s": round(train_s, 1),
+            "params": int(sum(p.numel() for p in model.parameters())), "history": history}
+    return save_model(model, meta, out)
+
+
+def train_voice_context(out: str | Path, n_train: int = 600, n_valid: int = 24, epochs: int = 8, seconds: float = 6.0,
+                        batch: int = 1024, lr: float = 2e-3, jobs: int = 2, seed: int = 0, progress=None) -> dict:
+    """Train the voice-role model's second stage (:func:`engine.f0.voice_model.context_features`): the same MLP
+    shape on each candidate's features plus the shipped first stage's judgements of it and of the same pitch up
+    to 256 ms away, on 4-voice excerpts of the corpus's train split (valid split for the reported loss; never
+    CSD). Saves ``{"model", "meta"}`` to ``out`` (and the meta as ``.json`` beside it)."""
+    import torch
+
+    from engine.f0.voice_model import N_CONTEXT_INPUTS, build_model, load_weights
+
+    if epochs < 1 or n_train < 1 or n_valid < 1:
+        raise MotetError("--epochs, --train and --valid must be at least 1")
+    if load_weights() is None:
+        raise MotetError("assets/models/f0_voice.pt: the first stage must be trained first (motet train f0 --voice-model)")
+    t0 = time.perf_counter()
+    data = _render_candidates(_voice_context_one, n_train, n_valid, seed, seconds, jobs, progress)
+    tx, ty, vx, vy = (torch.from_numpy(np.ascontiguousarray(a)) for a in data)
+    render_s = time.perf_counter() - t0
+    model = build_model(N_CONTEXT_INPUTS)
+    history, train_s = fit_binary(model, tx, ty, vx, vy, epochs, batch, lr, seed, progress, span=(0.8, 1.0))
+    meta = {"train_excerpts": n_train, "valid_excerpts": n_valid, "excerpt_s": seconds,
+            "train_candidates": int(len(tx)), "epochs": epochs, "batch": batch, "lr": lr, "seed": seed,
+            "threads": torch.get_num_threads(), "render_s": round(render_s, 1), "train_s": round(train_s, 1),
             "params": int(sum(p.numel() for p in model.parameters())), "history": history}
     return save_model(model, meta, out)

@@ -96,13 +96,14 @@ def _fill(x: np.ndarray) -> np.ndarray:
     return np.interp(idx, idx[ok], x[ok])
 
 
-def build_model():
-    """MLP: N_FEATURES -> HIDDEN -> HIDDEN -> 4 logits (soprano, alto, tenor, bass)."""
+def build_model(n_inputs: int = N_FEATURES):
+    """MLP: n_inputs (:data:`N_FEATURES`; the second stage :data:`N_CONTEXT_INPUTS`) -> HIDDEN -> HIDDEN -> 4
+    logits (soprano, alto, tenor, bass)."""
     import torch
     from torch import nn
 
     torch.manual_seed(0)
-    return nn.Sequential(nn.Linear(N_FEATURES, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, HIDDEN), nn.ReLU(),
+    return nn.Sequential(nn.Linear(n_inputs, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, HIDDEN), nn.ReLU(),
                          nn.Linear(HIDDEN, 4))
 
 
@@ -110,10 +111,23 @@ def model_file() -> Path:
     return assets_dir() / MODEL_PATH
 
 
+STACK_PATH = Path("models") / "f0_voice_context.pt"
+
+
+@lru_cache(maxsize=1)
+def load_stack() -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """The second-stage MLP's (weight, bias) pairs, or None when not shipped."""
+    return _load_layers(assets_dir() / STACK_PATH)
+
+
 @lru_cache(maxsize=1)
 def load_weights() -> list[tuple[np.ndarray, np.ndarray]] | None:
     """The MLP's (weight, bias) pairs as numpy arrays (inference needs no torch), or None when not shipped."""
-    path = model_file()
+    return _load_layers(model_file())
+
+
+def _load_layers(path: Path) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """(weight, bias) numpy pairs of the sequential MLP saved at ``path``; None when there is no file."""
     if not path.is_file():
         return None
     import torch
@@ -127,21 +141,48 @@ def load_weights() -> list[tuple[np.ndarray, np.ndarray]] | None:
         raise MotetError(f"{path}: unreadable F0 voice-role weights ({err})") from None
 
 
-def voice_probabilities(f0: np.ndarray, strength: np.ndarray, probability: np.ndarray | None) -> np.ndarray | None:
-    """[4, T, K] probability that soprano/alto/tenor/bass sings each candidate ([T, K] inputs), or None when no
-    weights are shipped."""
-    weights = load_weights()
-    if weights is None:
-        return None
-    x = candidate_features(f0, strength, probability)
-    n_frames, k, d = x.shape
-    h = x.reshape(-1, d)
+def _mlp(weights: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.ndarray:
+    """Sigmoid outputs [..., 4] of the ReLU MLP ``weights`` on features x [..., D]."""
+    h = x.reshape(-1, x.shape[-1])
     for i, (w, b) in enumerate(weights):
         h = h @ w.T + b
         if i < len(weights) - 1:
             h = np.maximum(h, 0.0)
-    prob = 1.0 / (1.0 + np.exp(-h))
-    return np.moveaxis(prob.reshape(n_frames, k, 4), 2, 0)
+    return (1.0 / (1.0 + np.exp(-h))).reshape(x.shape[:-1] + (4,))
+
+
+CONTEXT_OFFSETS = (-16, -8, -4, 4, 8, 16)  # frames (+-64..256 ms) whose judgements the second stage reads
+N_CONTEXT_INPUTS = N_FEATURES + 4 + 4 * len(CONTEXT_OFFSETS)
+
+
+def context_features(f0: np.ndarray, prob: np.ndarray) -> np.ndarray:
+    """[T, K, 4 + 4 * len(CONTEXT_OFFSETS)]: the first stage's voice probabilities ``prob`` ([T, K, 4]) of each
+    candidate, and for every offset o of :data:`CONTEXT_OFFSETS` the highest probability per voice among the
+    candidates of frame t + o within half a semitone of it: whether the same pitch was (or will be) judged the
+    soprano's, the alto's ... a quarter of a second away. f0: [T, K] Hz (0 = none)."""
+    n_frames = f0.shape[0]
+    semis = np.where(f0 > 0, 12 * np.log2(np.where(f0 > 0, f0, 1.0) / 55.0), -99.0)
+    out = [prob]
+    for o in CONTEXT_OFFSETS:
+        j = np.clip(np.arange(n_frames) + o, 0, n_frames - 1)
+        near = (np.abs(semis[:, :, None] - semis[j][:, None, :]) < 0.5) & (f0[j][:, None, :] > 0)  # [T, K, K']
+        out.append(np.where(near[..., None], prob[j][:, None, :, :], 0.0).max(axis=2))
+    return np.concatenate(out, axis=2).astype(np.float32)
+
+
+def voice_probabilities(f0: np.ndarray, strength: np.ndarray, probability: np.ndarray | None) -> np.ndarray | None:
+    """[4, T, K] probability that soprano/alto/tenor/bass sings each candidate ([T, K] inputs), or None when no
+    weights are shipped. With the second stage shipped (:data:`STACK_PATH`), each candidate's judgement is
+    revised from the first stage's judgements of the same pitch up to 256 ms before and after."""
+    weights = load_weights()
+    if weights is None:
+        return None
+    x = candidate_features(f0, strength, probability)
+    prob = _mlp(weights, x)
+    stack = load_stack()
+    if stack is not None:
+        prob = _mlp(stack, np.concatenate([x, context_features(f0, prob)], axis=2))
+    return np.moveaxis(prob, 2, 0)
 
 
 def candidate_labels(f0: np.ndarray, truth_hz: np.ndarray, truth_voiced: np.ndarray, tol_cents: float = 50.0):

@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from engine.f0.voice_model import build_model, candidate_features, candidate_labels, model_file, voice_probabilities
+from engine.datasets import assets_dir
+from engine.f0.voice_model import (N_CONTEXT_INPUTS, STACK_PATH, build_model, candidate_features, candidate_labels,
+                                   context_features, model_file, voice_probabilities)
 
 
 def _chord(frames=60):
@@ -46,3 +48,38 @@ def test_voice_model_training_writes_loadable_weights(tmp_path):
     meta = train_voice_model(out, n_train=2, n_valid=1, epochs=1, seconds=3.0, jobs=1)
     assert out.is_file() and meta["history"][0]["valid_loss"] > 0
     build_model().load_state_dict(torch.load(out, weights_only=True)["model"])
+
+
+def test_second_stage_reads_the_judgement_of_the_same_pitch_nearby():
+    """Frame 20 holds a candidate at 440 Hz the first stage calls the soprano's; frame 28 the same pitch 20 cents
+    higher and an unrelated one: the 8-frames-earlier context of frame 28's 440-Hz candidate says soprano, the
+    other candidate's says nothing; beyond the recording's ends the edge frame is read."""
+    f0 = np.zeros((40, 2))
+    f0[20, 0] = 440.0
+    f0[28] = [440.0 * 2 ** (20 / 1200), 300.0]
+    prob = np.zeros((40, 2, 4))
+    prob[20, 0] = [0.9, 0.1, 0.0, 0.0]
+    x = context_features(f0, prob)
+    assert x.shape == (40, 2, 4 + 24) and N_CONTEXT_INPUTS == 21 + x.shape[2]
+    offsets = [-16, -8, -4, 4, 8, 16]
+    before8 = 4 + 4 * offsets.index(-8)
+    assert np.allclose(x[28, 0, before8:before8 + 4], [0.9, 0.1, 0, 0])
+    assert np.allclose(x[28, 1, 4:], 0)
+
+
+def test_shipped_second_stage_is_small_has_a_card_and_keeps_the_chord_roles():
+    path = assets_dir() / STACK_PATH
+    assert path.is_file() and path.stat().st_size < 10 * 2 ** 20 and path.with_suffix(".md").is_file()
+    f0, strength, prob = _chord()
+    p = voice_probabilities(f0, strength, prob)  # first and second stage
+    assert list(p[:, 30, :4].argmax(axis=0)) == [0, 1, 2, 3]
+
+
+@pytest.mark.slow
+def test_second_stage_training_writes_loadable_weights(tmp_path):
+    from engine.f0.training import train_voice_context
+
+    out = tmp_path / "ctx.pt"
+    meta = train_voice_context(out, n_train=2, n_valid=1, epochs=1, seconds=3.0, jobs=1)
+    assert meta["history"][0]["valid_loss"] > 0
+    build_model(N_CONTEXT_INPUTS).load_state_dict(torch.load(out, weights_only=True)["model"])
