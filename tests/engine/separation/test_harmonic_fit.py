@@ -122,3 +122,13 @@ def test_time_spread_echoes_power_both_ways_and_masks_still_sum_to_one():
     assert float(out[0, 0, 9]) > float(out[0, 0, 5]) > 0                        # decaying with distance
     masks = wiener_masks(out)
     assert torch.allclose(masks.sum(0), torch.ones(3, 21))
+
+
+def test_freq_spread_widens_a_partial_a_little():
+    from engine.separation.masks import freq_spread
+
+    power = torch.zeros(1, 41, 3)
+    power[0, 20] = 1.0
+    out = freq_spread(power, bin_hz=10.0, half_width_hz=40.0, gain=0.01)
+    assert torch.allclose(out[0, 20], torch.full((3,), 1 + 0.01 / 9))
+    assert float(out[0, 16, 0]) > 0 and float(out[0, 15, 0]) == 0 and torch.allclose(out[0, 24], out[0, 16])
