@@ -83,7 +83,7 @@ def _add_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dir", help="also evaluate the stems of this separation folder")
     p.add_argument("--true-stems", metavar="DIR", help="with --dir of a separated demo: the demo's true stems "
                    "('motet data demo -o DIR --stems') to measure the stems' leakage and what it does to the formant "
-                   "measure")
+                   "measure, and to compare the formant edit with the demo sung by truly warped vocal tracts")
     p.add_argument("--csd-seconds", type=float, default=20.0, help="length of the CSD excerpt per voice")
     p.add_argument("--envelope", choices=["stem", "theta"], default="stem",
                    help="ablation: whiten by the stem's own envelope (default) or by θ's LSF envelope (needs --dir "

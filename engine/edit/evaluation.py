@@ -211,6 +211,69 @@ def leakage_check(separation_dir: Path, true_dir: Path, factor: float = 1.10) ->
     return out
 
 
+def demo_true_warp(separation_dir: Path, true_dir: Path, factor: float = 1.10) -> dict:
+    """The separated demo against its own truth: the demo choir (``motet data demo``'s defaults: the same piece,
+    singers, room and random draws) sung again with every singer's vocal tract exactly warped, |H(f / factor)|
+    (as :func:`corpus_true_warp` with ``pure_tract``). Per voice: the x``factor`` edit rendered on the true stem and
+    on the separated stem (θ from the separation folder), each as the rms dB distance of its harmonic amplitudes
+    from the truly warped true stem's (and the unedited stem's, for scale) and as the measured shift; the truth's
+    own measured shift. The unwarped render must equal the true stems in ``true_dir`` (else MotetError)."""
+    import dataclasses
+    import inspect
+
+    from engine.corpus import demo
+    from engine.corpus.render import render_excerpt, score_timeline
+    from engine.corpus.scores import TICKS_PER_QUARTER, load_catalogue
+    from engine.edit.pooled_envelope import harmonic_samples
+    from engine.edit.theta_voice import load_separation_dir
+    from engine.errors import MotetError
+    from engine.f0.tracks import F0_HOP_S
+    from engine.io.audio import load_audio
+
+    defaults = {k: v.default for k, v in inspect.signature(demo.write_demo).parameters.items()}
+    piece, seconds, seed = defaults["piece"], defaults["seconds"], defaults["seed"]
+    data = load_catalogue()[piece]
+    timeline = score_timeline([np.asarray(p["notes"], dtype=np.float64) for p in data["parts"]],
+                              60.0 / (demo.DEMO_TEMPO_QPM * TICKS_PER_QUARTER), demo.DEMO_FERMATA_BEATS)
+    bar_s = timeline.seconds(data["bars"])
+    end_bar = int(np.nonzero(bar_s <= seconds - demo.DEMO_TAIL_S)[0][-1])
+    kw = dict(singers_per_part=2, tempo_qpm=demo.DEMO_TEMPO_QPM, end_bar=end_bar, rt60_s=1.4,
+              fermata_beats=demo.DEMO_FERMATA_BEATS)
+    length = float(bar_s[end_bar] + demo.DEMO_TAIL_S)
+    ex = render_excerpt(piece, 0, 4, length, demo.DEMO_RATE, seed, **kw)
+    warped = render_excerpt(piece, 0, 4, length, demo.DEMO_RATE, seed,
+                            adjust_singer=lambda s: dataclasses.replace(s, tract_warp=factor), **kw)
+    gain = np.float32(10 ** (-1.0 / 20) / (np.max(np.abs(ex.mixture)) + 1e-9))
+    sep = load_separation_dir(separation_dir)
+    sr = demo.DEMO_RATE
+    out = {}
+    for v, name in enumerate(ex.f0.names):
+        true_stem = load_audio(Path(true_dir) / f"choir-demo.{name}.flac", mono=True).mono().astype(np.float32)
+        x, t = (ex.stems[v] * gain).astype(np.float32), (warped.stems[v] * gain).astype(np.float32)
+        n = min(len(x), len(true_stem))
+        if np.max(np.abs(x[:n] - true_stem[:n])) > 1e-4:
+            raise MotetError(f"{true_dir}: the true stems are not those of 'motet data demo' (defaults)")
+        separated = load_audio(sep.stem_path(name), mono=True).mono().astype(np.float32)
+        n = min(n, len(separated))
+        x, t, separated = x[:n], t[:n], separated[:n]
+        f0, voiced = ex.f0.f0_hz[v], ex.f0.voiced[v]
+        times = np.arange(len(f0)) * F0_HOP_S
+        fmin = max(200.0, 1.3 * float(np.median(f0[voiced])))
+        _, f, true_db, _ = harmonic_samples(t, sr, times, f0, voiced, quiet_db=300.0)
+        band = (f > fmin) & (f < 4000)
+
+        def rms(s):
+            return level_free_rms_db(harmonic_samples(s, sr, times, f0, voiced, quiet_db=300.0)[2], true_db, band)
+
+        res = {"truth_shift": round(measure.formant_shift(x, t, sr, fmin=fmin), 4)}
+        for label, stem in (("true_stem", x), ("separated_stem", separated)):
+            y = VoiceRenderer(stem, sr, sep.theta(name)).render(VoiceEdits().add("formant", factor))
+            res[label] = {"rendered_shift": round(measure.formant_shift(stem, y, sr, fmin=fmin), 4),
+                          "rendered_vs_truth_rms_db": rms(y), "unedited_vs_truth_rms_db": rms(stem)}
+        out[name] = res
+    return out
+
+
 def csd_stand_in_stems(start_s: float = 20.0, duration_s: float = 20.0) -> dict[str, tuple]:
     """{voice: (samples [N] at 16 kHz, θ from CREPE F0, confidence > 0.5)} for CSD singer set 4, one excerpt."""
     from engine.datasets import dataset_dir
@@ -358,6 +421,8 @@ def evaluate(sets: tuple = ("synthetic", "corpus", "csd"), separation_dir: Optio
     if true_stems is not None and separation_dir is not None:
         report(progress, 0.0, "separated stems against the true stems (leakage)")
         out["formant_leakage_check"] = leakage_check(separation_dir, true_stems)
+        report(progress, 0.0, "separated demo against the truly warped demo")
+        out["formant_truth_demo_pure_tract"] = demo_true_warp(separation_dir, true_stems)
     for i, (group, name, x, sr, theta) in enumerate(jobs):
         report(progress, i / len(jobs), f"evaluating edits on {group}/{name}")
         res = evaluate_voice(x, sr, theta, envelope)
