@@ -18,7 +18,7 @@ def _add(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", help="cpu, cuda, cuda:N, mps (default: MOTET_DEVICE or cpu)")
     parser.add_argument("--model", help="separation model .pt (default: the shipped one)")
     parser.add_argument("--harmonic-fit", choices=["auto", "on", "off"], default="auto",
-                        help="masks with per-harmonic gains fitted to the recording (auto: on without --refine)")
+                        help="masks with per-harmonic gains fitted to the recording (default auto = on; lighter after --refine)")
 
 
 def _int(text: str, flag: str, low: int, high: int) -> int:

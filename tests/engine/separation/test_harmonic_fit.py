@@ -75,14 +75,16 @@ def test_fitted_masks_still_sum_to_the_mixture_and_separate_better(tiny_model):
     assert score(fitted) > score(plain) + 0.4  # measured +0.8 dB
 
 
-def test_refined_model_keeps_its_own_rendering(tiny_model):
-    """auto: the fit is on for a model as shipped and off once it has been refined on the recording."""
+def test_refined_model_gets_the_lighter_fit(tiny_model):
+    """auto: the full fit for a model as shipped, the light one once it has been refined on the recording."""
+    from engine.separation.harmonic_fit import DEFAULT_FIT, REFINED_FIT
     from engine.separation.separate import separate
 
     mix, _, tracks = chord(RATE, 1.0, f0s=(440.0, 293.66))
-    sep = separate(mix, RATE, 2, f0=tracks, model=tiny_model, refine_steps=1)
-    assert not any("per-harmonic" in n for n in sep.notes)
-    assert any("per-harmonic" in n for n in separate(mix, RATE, 2, f0=tracks, model=tiny_model).notes)
+    refined = separate(mix, RATE, 2, f0=tracks, model=tiny_model, refine_steps=1).notes
+    shipped = separate(mix, RATE, 2, f0=tracks, model=tiny_model).notes
+    assert any(f"({REFINED_FIT.iterations} updates)" in n for n in refined)
+    assert any(f"({DEFAULT_FIT.iterations} updates)" in n for n in shipped)
 
 
 def test_window_f0_rendering_follows_vibrato():
