@@ -7,11 +7,14 @@ and, on request, one FLAC per voice.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from engine.corpus.render import Timeline, render_excerpt, score_timeline
+from engine.corpus.render import Excerpt, Timeline, render_excerpt, score_timeline
+from engine.corpus.singer import Singer
 from engine.corpus.scores import TICKS_PER_QUARTER, load_catalogue
 from engine.errors import MotetError
 
@@ -19,14 +22,28 @@ DEMO_RATE = 44100
 DEMO_TEMPO_QPM = 84.0
 DEMO_TAIL_S = 2.5
 DEMO_FERMATA_BEATS = 1.0
+DEMO_PIECE = "bach/bwv244.62"
+DEMO_SECONDS = 28.0
+DEMO_SEED = 3
 
 
-def write_demo(out_dir: str | Path, piece: str = "bach/bwv244.62", seconds: float = 28.0, seed: int = 3,
-               stems: bool = False) -> list[Path]:
-    """Render the demo into ``out_dir``; returns the paths written. The music stops at the last bar line that
-    leaves ``DEMO_TAIL_S`` of the ``seconds`` for the room to ring."""
-    from engine.io.audio import save_audio
+@dataclass
+class DemoRender:
+    """The demo as rendered: ``excerpt`` (stems and mixture before ``gain``), the peak-normalising ``gain`` the files
+    get, the last bar sung (``end_bar``), the score's ``timeline`` and its catalogue entry ``data``."""
+    excerpt: Excerpt
+    gain: np.float32
+    end_bar: int
+    timeline: Timeline
+    data: dict
 
+
+def render_demo(piece: str = DEMO_PIECE, seconds: float = DEMO_SECONDS, seed: int = DEMO_SEED,
+                adjust_singer: Callable[[Singer], Singer] | None = None) -> DemoRender:
+    """Render the demo choir in memory. The music stops at the last bar line that leaves ``DEMO_TAIL_S`` of the
+    ``seconds`` for the room to ring. ``adjust_singer`` (as in :func:`render_excerpt`) re-sings the same choir
+    with changed singers (the edit evaluation's exactly warped vocal tracts); ``gain`` is always computed from
+    the render's own mixture (a caller comparing two renders applies one of the two gains to both)."""
     catalogue = load_catalogue()
     if piece not in catalogue:
         raise MotetError(f"piece '{piece}': not in the score catalogue")
@@ -42,9 +59,20 @@ def write_demo(out_dir: str | Path, piece: str = "bach/bwv244.62", seconds: floa
         raise MotetError(f"--seconds {seconds}: too short for a bar of '{piece}'")
     end_bar = int(fits[-1])
     length = float(bar_times[end_bar] + DEMO_TAIL_S)
-    ex = render_excerpt(piece, 0, 4, length, DEMO_RATE, seed, singers_per_part=2, tempo_qpm=DEMO_TEMPO_QPM,
-                        end_bar=end_bar, rt60_s=1.4, fermata_beats=DEMO_FERMATA_BEATS)
+    kw = dict(singers_per_part=2, tempo_qpm=DEMO_TEMPO_QPM, end_bar=end_bar, rt60_s=1.4,
+              fermata_beats=DEMO_FERMATA_BEATS)
+    ex = render_excerpt(piece, 0, 4, length, DEMO_RATE, seed, adjust_singer=adjust_singer, **kw)
     gain = np.float32(10 ** (-1.0 / 20) / (np.max(np.abs(ex.mixture)) + 1e-9))
+    return DemoRender(ex, gain, end_bar, timeline, data)
+
+
+def write_demo(out_dir: str | Path, piece: str = DEMO_PIECE, seconds: float = DEMO_SECONDS, seed: int = DEMO_SEED,
+               stems: bool = False) -> list[Path]:
+    """Render the demo (:func:`render_demo`) into ``out_dir``; returns the paths written."""
+    from engine.io.audio import save_audio
+
+    demo = render_demo(piece, seconds, seed)
+    ex, gain, end_bar, data, timeline = demo.excerpt, demo.gain, demo.end_bar, demo.data, demo.timeline
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "choir-demo.flac", out / "choir-demo.f0.csv", out / "choir-demo.mid", out / "choir-demo.json"]

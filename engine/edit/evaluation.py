@@ -219,31 +219,17 @@ def demo_true_warp(separation_dir: Path, true_dir: Path, factor: float = 1.10) -
     from the truly warped true stem's (and the unedited stem's, for scale) and as the measured shift; the truth's
     own measured shift. The unwarped render must equal the true stems in ``true_dir`` (else MotetError)."""
     import dataclasses
-    import inspect
 
     from engine.corpus import demo
-    from engine.corpus.render import render_excerpt, score_timeline
-    from engine.corpus.scores import TICKS_PER_QUARTER, load_catalogue
     from engine.edit.pooled_envelope import harmonic_samples
     from engine.edit.theta_voice import load_separation_dir
     from engine.errors import MotetError
     from engine.f0.tracks import F0_HOP_S
     from engine.io.audio import load_audio
 
-    defaults = {k: v.default for k, v in inspect.signature(demo.write_demo).parameters.items()}
-    piece, seconds, seed = defaults["piece"], defaults["seconds"], defaults["seed"]
-    data = load_catalogue()[piece]
-    timeline = score_timeline([np.asarray(p["notes"], dtype=np.float64) for p in data["parts"]],
-                              60.0 / (demo.DEMO_TEMPO_QPM * TICKS_PER_QUARTER), demo.DEMO_FERMATA_BEATS)
-    bar_s = timeline.seconds(data["bars"])
-    end_bar = int(np.nonzero(bar_s <= seconds - demo.DEMO_TAIL_S)[0][-1])
-    kw = dict(singers_per_part=2, tempo_qpm=demo.DEMO_TEMPO_QPM, end_bar=end_bar, rt60_s=1.4,
-              fermata_beats=demo.DEMO_FERMATA_BEATS)
-    length = float(bar_s[end_bar] + demo.DEMO_TAIL_S)
-    ex = render_excerpt(piece, 0, 4, length, demo.DEMO_RATE, seed, **kw)
-    warped = render_excerpt(piece, 0, 4, length, demo.DEMO_RATE, seed,
-                            adjust_singer=lambda s: dataclasses.replace(s, tract_warp=factor), **kw)
-    gain = np.float32(10 ** (-1.0 / 20) / (np.max(np.abs(ex.mixture)) + 1e-9))
+    base = demo.render_demo()
+    ex, gain = base.excerpt, base.gain
+    warped = demo.render_demo(adjust_singer=lambda s: dataclasses.replace(s, tract_warp=factor)).excerpt
     sep = load_separation_dir(separation_dir)
     sr = demo.DEMO_RATE
     out = {}
