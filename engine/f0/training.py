@@ -190,10 +190,10 @@ def _voice_data_one(args):
 def _voice_context_one(args):
     """(second-stage inputs [N, N_CONTEXT_INPUTS] float32, labels [N, 4] float32) of one 4-voice excerpt: the
     candidate features plus the shipped first stage's judgements of the candidate and of the same pitch nearby."""
-    from engine.f0.voice_model import _mlp, context_features, load_weights
+    from engine.f0.voice_model import role_mlp, context_features, load_weights
 
     f0, feats, labels = _voice_excerpt(args)
-    first = _mlp(load_weights(), feats)
+    first = role_mlp(load_weights(), feats)
     x = np.concatenate([feats, context_features(f0, first)], axis=2)
     valid = f0 > 0
     return x[valid], labels[valid]

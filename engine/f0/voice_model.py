@@ -141,7 +141,7 @@ def _load_layers(path: Path) -> list[tuple[np.ndarray, np.ndarray]] | None:
         raise MotetError(f"{path}: unreadable F0 voice-role weights ({err})") from None
 
 
-def _mlp(weights: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.ndarray:
+def role_mlp(weights: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.ndarray:
     """Sigmoid outputs [..., 4] of the ReLU MLP ``weights`` on features x [..., D]."""
     h = x.reshape(-1, x.shape[-1])
     for i, (w, b) in enumerate(weights):
@@ -178,10 +178,10 @@ def voice_probabilities(f0: np.ndarray, strength: np.ndarray, probability: np.nd
     if weights is None:
         return None
     x = candidate_features(f0, strength, probability)
-    prob = _mlp(weights, x)
+    prob = role_mlp(weights, x)
     stack = load_stack()
     if stack is not None:
-        prob = _mlp(stack, np.concatenate([x, context_features(f0, prob)], axis=2))
+        prob = role_mlp(stack, np.concatenate([x, context_features(f0, prob)], axis=2))
     return np.moveaxis(prob, 2, 0)
 
 
