@@ -190,7 +190,7 @@ def _voice_data_one(args):
 def _voice_context_one(args):
     """(second-stage inputs [N, N_CONTEXT_INPUTS] float32, labels [N, 4] float32) of one 4-voice excerpt: the
     candidate features plus the shipped first stage's judgements of the candidate and of the same pitch nearby."""
-    from engine.f0.voice_model import role_mlp, context_features, load_weights
+    from engine.f0.voice_model import context_features, load_weights, role_mlp
 
     f0, feats, labels = _voice_excerpt(args)
     first = role_mlp(load_weights(), feats)
