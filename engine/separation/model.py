@@ -86,20 +86,17 @@ class SeparationModel(nn.Module):
             loss = loss + power_weight * self.power_loss(mixture, theta)
         return loss, theta
 
-    def power_loss(self, mixture: torch.Tensor, theta: dict, floor: float = POWER_FLOOR, n_fft: int | None = None,
-                   **render) -> torch.Tensor:
+    def power_loss(self, mixture: torch.Tensor, theta: dict, floor: float = POWER_FLOOR) -> torch.Tensor:
         """Mean |log mixture STFT power - log sum of the voices' rendered power|, on the masks' STFT size at the
         model rate, every second frame of the model (32 ms: the 128-ms windows overlap 4 times). ``floor``: the
-        power (mean square, re full scale) below which differences count less (the log's offset); ``render``:
-        options of :meth:`VoiceModel.power_spectrogram` (e.g. window_f0)."""
-        sr = self.config.sample_rate
-        n_fft = n_fft or stft_size(sr)
-        hop = min(2 * self.config.hop, n_fft // 4)
+        power (mean square, re full scale) below which differences count less (the log's offset)."""
+        sr, hop = self.config.sample_rate, 2 * self.config.hop
+        n_fft = stft_size(sr)
         window = torch.hann_window(n_fft, device=mixture.device, dtype=mixture.dtype)
         spec = torch.stft(mixture, n_fft, hop_length=hop, window=window, center=True, return_complex=True)
         target = spec.abs() ** 2
         times = torch.arange(target.shape[-1], device=mixture.device) * (hop / sr)
-        rendered = self.power(theta, sr, n_fft, times, **render).sum(1)
+        rendered = self.power(theta, sr, n_fft, times).sum(1)
         floor = floor * float((window ** 2).sum())
         return (torch.log(target + floor) - torch.log(rendered + floor)).abs().mean()
 

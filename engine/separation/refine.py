@@ -10,7 +10,6 @@ weigh little in the fit too (CSD, oracle F0, 300 steps: floor 1e-7 of full scale
 from __future__ import annotations
 
 import copy
-import math
 
 import torch
 
@@ -21,9 +20,6 @@ SEGMENT_FRAMES = 188   # 3 s at 16 ms
 BATCH = 4
 LEARNING_RATE = 1e-3   # CSD, oracle F0, 300 steps: 3e-4 8.15 dB, 1e-3 8.33 dB (floor 1e-7)
 LOSS_FLOOR_DB = -14.5  # floor of the log-power distance, dB re the recording's mean square
-LOSS_RENDER: dict = {}  # options of the power rendering the refinement fits
-LR_DECAY = False         # cosine decay of the learning rate over the steps
-EXTRA_FFT: tuple = ()    # further STFT sizes of the log-power distance (besides the masks' 128 ms)
 
 
 def loss_floor(mono16: torch.Tensor) -> float:
@@ -48,16 +44,11 @@ def refine(model, mono16: torch.Tensor, f0_hz: torch.Tensor, voiced: torch.Tenso
         f0 = torch.stack([f0_hz[:, s:s + seg] for s in starts]).to(device)
         vo = torch.stack([voiced[:, s:s + seg] for s in starts]).to(device)
         theta = model(mix, f0, vo)
-        loss = model.power_loss(mix, theta, floor=floor, **LOSS_RENDER)
-        for n_fft in EXTRA_FFT:
-            loss = loss + model.power_loss(mix, theta, floor=floor, n_fft=n_fft, **LOSS_RENDER)
-        if LR_DECAY:
-            for group in opt.param_groups:
-                group["lr"] = LEARNING_RATE * 0.5 * (1 + math.cos(math.pi * step / steps))
+        loss = model.power_loss(mix, theta, floor=floor)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         report(progress, (step + 1) / steps, f"refining {step + 1}/{steps} (loss {loss.item():.3f})")
-    model.refined_steps = getattr(model, "refined_steps", 0) + steps
+    model.refined_steps = getattr(model, "refined_steps", 0) + steps  # separate() then fits the masks lightly
     return model.eval()
