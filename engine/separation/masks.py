@@ -26,33 +26,11 @@ def stft_size(sample_rate: int) -> int:
     return 2 ** int(round(math.log2(MASK_WINDOW_S * sample_rate)))
 
 
-# Each voice's mask power also spreads a little in time, forward and backward (the 128-ms window's smearing, the
-# room's tails): + MASK_SPREAD_GAIN x exponentially decaying copies with time constant MASK_SPREAD_S. CSD, oracle
-# F0, refined model: +0.12 dB (gains 0.02-0.06 and time constants 0.06-0.15 s within 0.03 dB; docs/separation.md).
-MASK_SPREAD_S = 0.1
-MASK_SPREAD_GAIN = 0.03
-# ... and in frequency: + MASK_SPREAD_HZ_GAIN x its mean over ± MASK_SPREAD_HZ (partials' skirts wider than the
-# Gaussian lobes). CSD, oracle F0, refined model: +0.11 dB (gains 0.005-0.02, widths ± 23-62 Hz within 0.04 dB).
+# Each voice's mask power also spreads a little in frequency: + MASK_SPREAD_HZ_GAIN x its mean over
+# ± MASK_SPREAD_HZ (partials' skirts wider than the Gaussian lobes). CSD, oracle F0, refined model: +0.11 dB
+# (gains 0.005-0.02, widths ± 23-62 Hz within 0.04 dB; docs/separation.md).
 MASK_SPREAD_HZ = 40.0
 MASK_SPREAD_HZ_GAIN = 0.01
-
-
-def time_spread(power: torch.Tensor, frame_s: float, tau_s: float = MASK_SPREAD_S,
-                gain: float = MASK_SPREAD_GAIN) -> torch.Tensor:
-    """power [V, F, T] (frames every ``frame_s`` s) + gain × the mean of its exponentially decaying echoes
-    forward and backward in time (time constant ``tau_s``; a frame's own power excluded)."""
-    t = power.shape[-1]
-    if gain <= 0 or t < 2:
-        return power
-    alpha = math.exp(-frame_s / tau_s)
-    fwd, bwd = torch.zeros_like(power), torch.zeros_like(power)
-    run_f, run_b = torch.zeros_like(power[..., 0]), torch.zeros_like(power[..., 0])
-    for i in range(1, t):
-        run_f = alpha * run_f + (1 - alpha) * power[..., i - 1]
-        fwd[..., i] = run_f
-        run_b = alpha * run_b + (1 - alpha) * power[..., t - i]
-        bwd[..., t - 1 - i] = run_b
-    return power + (0.5 * gain) * (fwd + bwd)
 
 
 def freq_spread(power: torch.Tensor, bin_hz: float, half_width_hz: float = MASK_SPREAD_HZ,

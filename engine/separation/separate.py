@@ -19,7 +19,7 @@ from engine.errors import MotetError
 from engine.f0.tracks import F0Tracks
 from engine.jobs import Progress, report, sub_progress
 from engine.separation.harmonic_fit import DEFAULT_FIT, REFINED_FIT, GainFit, fit_chunk_gains, gains_at
-from engine.separation.masks import MASK_RENDER, apply_masks, freq_spread, time_spread, wiener_masks
+from engine.separation.masks import MASK_RENDER, apply_masks, freq_spread, wiener_masks
 from engine.separation.model import SeparationModel, default_model_path
 
 CHUNK_S = 16.0     # seconds of output per chunk
@@ -202,8 +202,7 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
             if gains is not None:
                 render["harmonic_gain"] = gains_at(*gains, times + t0)
             power = model.power(theta, sample_rate, n_fft, times + t0, **render)[0]
-            power = freq_spread(power, sample_rate / n_fft)
-            return wiener_masks(time_spread(power, float(times[1] - times[0]) if len(times) > 1 else 1.0), 1e-20)
+            return wiener_masks(freq_spread(power, sample_rate / n_fft), floor=1e-20)
 
         with torch.no_grad():
             part = apply_masks(torch.tensor(x[:, a:b], device=device), masks_fn, sample_rate).cpu().numpy()

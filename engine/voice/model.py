@@ -154,6 +154,19 @@ class VoiceModel:
         var = (acc_f2 / acc.clamp(min=1e-6) - mean * mean).clamp(min=0)
         return mean, var
 
+    def _window_power(self, loudness_db, hnr_db, voiced, pos, window_s: float):
+        """(P_h, P_n) [B, T'] averaged over a Hann window of ``window_s`` centred at pos, weighted by its power."""
+        half = max(1, int(round(window_s / 2 / self.hop_s)))
+        offsets = torch.arange(-half, half + 1, dtype=pos.dtype, device=pos.device)
+        w = torch.cos(math.pi * offsets * self.hop_s / window_s) ** 4
+        w = (w / w.sum()).to(loudness_db.dtype)
+        p_h, p_n = 0.0, 0.0
+        for o, wo in zip(offsets, w):
+            h, n = self.powers(_interp_frames(loudness_db, pos + o), _interp_frames(hnr_db, pos + o),
+                               _interp_frames(voiced, pos + o))
+            p_h, p_n = p_h + wo * h, p_n + wo * n
+        return p_h, p_n
+
     def envelope_table(self, lsf_rad: torch.Tensor) -> torch.Tensor:
         """Unit-RMS envelope power |g/A|^2 on ENVELOPE_GRID points from 0 to the model's Nyquist: [..., G]."""
         a = lsf_to_lpc(lsf_rad)
@@ -182,7 +195,8 @@ class VoiceModel:
         fitting per-harmonic gains (engine.separation.harmonic_fit); harmonic_gain [batch, T', K] multiplies
         harmonic k (1..K; harmonics above K take the K-th gain); max_hz: render only the bins up to it;
         window_f0: harmonics at the F0's mean over the window, widened by its spread there (vibrato), instead of
-        at the centre frame's F0 widened by its local slope.
+        at the centre frame's F0 widened by its local slope, and with the harmonic and noise powers averaged over
+        the window (a note starting or ending inside it), instead of read at its centre.
         """
         dtype = loudness_db.dtype
         pos = frame_times_s.to(f0_hz.device, torch.float64) / self.hop_s
@@ -195,6 +209,8 @@ class VoiceModel:
         glide = _interp_frames(slope * voiced.to(dtype), pos).abs()
         v = _interp_frames(voiced.to(dtype), pos)
         p_h, p_n = self.powers(_interp_frames(loudness_db, pos), _interp_frames(hnr_db, pos), v)
+        if window_f0:  # harmonic and noise power averaged over the window too (onsets, offsets)
+            p_h, p_n = self._window_power(loudness_db, hnr_db, voiced.to(dtype), pos, n_fft / sample_rate)
         tilt = _interp_frames(tilt_db_per_octave, pos)
         env = self.envelope_table(_interp_frames(lsf_rad, pos))  # [B, T', G]
         bands = _interp_frames(noise_bands_db, pos)

@@ -112,20 +112,6 @@ def test_window_f0_rendering_follows_vibrato():
     assert scores[True] > scores[False] + 0.5, scores  # measured +1.15 dB
 
 
-def test_time_spread_echoes_power_both_ways_and_masks_still_sum_to_one():
-    from engine.separation.masks import time_spread
-
-    power = torch.zeros(2, 3, 21)
-    power[0, :, 10] = 1.0
-    power[1] = 1.0
-    out = time_spread(power, 0.032, tau_s=0.1, gain=0.03)
-    assert torch.allclose(out[0, :, 10], torch.ones(3))                       # a frame keeps its own power
-    assert torch.allclose(out[0, :, 9], out[0, :, 11]) and float(out[0, 0, 9]) > 0   # echoes on both sides
-    assert float(out[0, 0, 9]) > float(out[0, 0, 5]) > 0                        # decaying with distance
-    masks = wiener_masks(out)
-    assert torch.allclose(masks.sum(0), torch.ones(3, 21))
-
-
 def test_freq_spread_widens_a_partial_a_little():
     from engine.separation.masks import freq_spread
 
@@ -134,3 +120,18 @@ def test_freq_spread_widens_a_partial_a_little():
     out = freq_spread(power, bin_hz=10.0, half_width_hz=40.0, gain=0.01)
     assert torch.allclose(out[0, 20], torch.full((3,), 1 + 0.01 / 9))
     assert float(out[0, 16, 0]) > 0 and float(out[0, 15, 0]) == 0 and torch.allclose(out[0, 24], out[0, 16])
+
+
+def test_window_rendering_sees_a_note_starting_inside_the_window():
+    """A frame centred 32 ms before a note's onset: its 128-ms window holds part of the note, and the
+    window-aware rendering gives it part of the note's power (the centre-frame rendering gives it none)."""
+    vm = VoiceModel()
+    theta = _theta([220.0], 100, vm)
+    theta["voiced"][:, :50] = 0.0
+    theta["hnr_db"][:] = 40.0
+    onset = 50 * 0.016
+    times = torch.tensor([onset - 0.032, onset + 0.2], dtype=torch.float64)
+    power = {w: vm.power_spectrogram(**theta, sample_rate=RATE, n_fft=N_FFT, frame_times_s=times,
+                                     window_f0=w).sum(1)[0] for w in (False, True)}
+    assert float(power[False][0]) < 1e-3 * float(power[False][1])
+    assert 0.02 * float(power[True][1]) < float(power[True][0]) < 0.5 * float(power[True][1])
