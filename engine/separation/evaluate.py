@@ -86,7 +86,7 @@ def comb_masks_fn(model: SeparationModel, f0: F0Tracks, rate: int, n_samples: in
              "lsf_rad": (torch.arange(1, p + 1) * math.pi / (p + 1)).expand(v, t, p).contiguous(),
              "noise_bands_db": torch.zeros(v, t, vm.n_noise_bands)}
 
-    def fn(n_fft, times, mixture_power=None):
+    def fn(n_fft, times):
         return wiener_masks(vm.power_spectrogram(**theta, sample_rate=rate, n_fft=n_fft,
                                                  frame_times_s=times, **MASK_RENDER).double()).float()
     return fn
@@ -95,7 +95,7 @@ def comb_masks_fn(model: SeparationModel, f0: F0Tracks, rate: int, n_samples: in
 def irm_masks_fn(refs: np.ndarray, rate: int):
     """Oracle ratio mask |S_v|^2 / sum_u |S_u|^2 from the reference stems, on the same STFT as the model's masks
     (the ceiling of any mask of this STFT made from power estimates)."""
-    def fn(n_fft, times, mixture_power=None):
+    def fn(n_fft, times):
         window = torch.hann_window(n_fft)
         spec = torch.stft(torch.tensor(refs), n_fft, n_fft // 4, window=window, return_complex=True).abs() ** 2
         return (spec + 1e-12 / len(refs)) / (spec.sum(0, keepdim=True) + 1e-12)

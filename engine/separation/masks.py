@@ -53,14 +53,14 @@ def wiener_masks(power: torch.Tensor, floor: float = 1e-12) -> torch.Tensor:
 
 
 def apply_masks(mixture: torch.Tensor, masks_fn, sample_rate: int) -> torch.Tensor:
-    """mixture: [C, N] at ``sample_rate``; masks_fn(n_fft, frame_times_s [T], mixture_power [F, T]) -> masks
-    [V, F, T] (mixture_power: the STFT power averaged over channels). Returns stems [V, C, N]."""
+    """mixture: [C, N] at ``sample_rate``; masks_fn(n_fft, frame_times_s [T]) -> masks [V, F, T].
+    Returns stems [V, C, N]."""
     n_fft = stft_size(sample_rate)
     hop = n_fft // 4
     window = torch.hann_window(n_fft, device=mixture.device, dtype=mixture.dtype)
     spec = torch.stft(mixture, n_fft, hop_length=hop, window=window, center=True, return_complex=True)  # [C, F, T]
     times = torch.arange(spec.shape[-1], device=mixture.device, dtype=torch.float64) * (hop / sample_rate)
-    masks = masks_fn(n_fft, times, (spec.real ** 2 + spec.imag ** 2).mean(0)).to(mixture.dtype)  # [V, F, T]
+    masks = masks_fn(n_fft, times).to(mixture.dtype)  # [V, F, T]
     stems = spec.unsqueeze(0) * masks.unsqueeze(1)     # [V, C, F, T]
     v, c = stems.shape[:2]
     out = torch.istft(stems.reshape(v * c, *spec.shape[1:]), n_fft, hop_length=hop, window=window, center=True,

@@ -42,6 +42,7 @@ class SeparationModel(nn.Module):
         c = self.config
         self.voice = VoiceModel(c.sample_rate, c.hop, c.n_harmonics, c.lpc_order, c.n_noise_bands)
         self.encoder = VoiceEncoder(self.voice.n_raw, c.hidden, c.n_blocks)
+        self.refined_steps = 0  # steps of refinement on one recording (engine.separation.refine); not saved
 
     def forward(self, mixture: torch.Tensor, f0_hz: torch.Tensor, voiced: torch.Tensor) -> dict:
         per_voice, mel = voice_features(mixture, f0_hz, voiced, self.config.sample_rate, self.config.hop)

@@ -50,5 +50,5 @@ def refine(model, mono16: torch.Tensor, f0_hz: torch.Tensor, voiced: torch.Tenso
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         report(progress, (step + 1) / steps, f"refining {step + 1}/{steps} (loss {loss.item():.3f})")
-    model.refined_steps = getattr(model, "refined_steps", 0) + steps  # separate() then fits the masks lightly
+    model.refined_steps += steps  # separate() then fits the masks lightly
     return model.eval()

@@ -166,7 +166,7 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
         start_frac += 0.4
         notes.append(f"refined on this recording for {refine_steps} steps")
 
-    refined = bool(getattr(model, "refined_steps", 0))
+    refined = model.refined_steps > 0
     if harmonic_fit in ("auto", "on"):
         harmonic_fit = REFINED_FIT if refined else DEFAULT_FIT
     elif harmonic_fit == "off":
@@ -197,7 +197,7 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
             gains = fit_chunk_gains(model.voice, {k: v[0] for k, v in theta.items()},
                                     mono16_t[f_lo * hop: f_hi * hop].to(device), harmonic_fit)
 
-        def masks_fn(n_fft, times, mixture_power, theta=theta, t0=t0, gains=gains):
+        def masks_fn(n_fft, times, theta=theta, t0=t0, gains=gains):
             render = dict(MASK_RENDER)
             if gains is not None:
                 render["harmonic_gain"] = gains_at(*gains, times + t0)

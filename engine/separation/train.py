@@ -57,7 +57,7 @@ def validate(model: SeparationModel, data: ExcerptSet, device, max_excerpts: int
         mix = torch.tensor(data.mixture[i], device=device)
         theta = model(mix[None], torch.tensor(data.f0_hz[i], device=device)[None],
                       torch.tensor(data.voiced[i], device=device)[None])
-        stems = apply_masks(mix[None], lambda n_fft, t, _power: wiener_masks(
+        stems = apply_masks(mix[None], lambda n_fft, t: wiener_masks(
             model.power(theta, sr, n_fft, t, **MASK_RENDER)[0].double()).float(), sr)[:, 0].cpu().numpy()
         for v in range(stems.shape[0]):
             ref = data.stems[i, v]

@@ -104,7 +104,7 @@ def test_window_f0_rendering_follows_vibrato():
     theta["f0_hz"] = f0.float()
     scores = {}
     for window_f0 in (False, True):
-        def masks(n_fft, times, _power, window_f0=window_f0):
+        def masks(n_fft, times, window_f0=window_f0):
             return wiener_masks(vm.power_spectrogram(**theta, sample_rate=RATE, n_fft=n_fft, frame_times_s=times,
                                                      lobe_scale=0.6, noise_scale=0.1, window_f0=window_f0))
         out = apply_masks(mix[None], masks, RATE)[:, 0].numpy()

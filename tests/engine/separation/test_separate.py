@@ -34,7 +34,7 @@ def test_masks_cover_the_band_above_the_model_nyquist(tiny_model):
              "tilt_db_per_octave": torch.full((2, t), -6.0),
              "lsf_rad": (torch.arange(1, 21) * math.pi / 21).expand(2, t, 20).contiguous(),
              "noise_bands_db": torch.zeros(2, t, vm.n_noise_bands)}
-    masks = lambda n_fft, times, _power: wiener_masks(  # noqa: E731
+    masks = lambda n_fft, times: wiener_masks(  # noqa: E731
         vm.power_spectrogram(**theta, sample_rate=rate, n_fft=n_fft, frame_times_s=times))
     sep = apply_masks(torch.tensor(mix[None]), masks, rate)[:, 0].numpy()
     spec = lambda x: np.abs(np.fft.rfft(x[rate // 4: -rate // 4])) ** 2  # noqa: E731
