@@ -139,12 +139,17 @@ class VoiceModel:
         return allpole_filter((harmonic + noise) * gain, a)
 
     # ---------------------------------------------------------------- frequency domain (masks)
+    def _window_taps(self, pos, window_s: float):
+        """Frame offsets [O] spanning a Hann window of ``window_s`` seconds and the window's power (Hann^2) at
+        each: the weights with which the window sees the θ frames around its centre."""
+        half = max(1, int(round(window_s / 2 / self.hop_s)))
+        offsets = torch.arange(-half, half + 1, dtype=pos.dtype, device=pos.device)
+        return offsets, torch.cos(math.pi * offsets * self.hop_s / window_s) ** 4
+
     def _window_f0(self, f0_hz, voiced, pos, window_s: float):
         """Mean and variance (Hz, Hz^2) of F0 over a Hann window of ``window_s`` centred at frame positions pos
         [T'], weighted by the window's power and the voicing: ([B, T'], [B, T'])."""
-        half = max(1, int(round(window_s / 2 / self.hop_s)))
-        offsets = torch.arange(-half, half + 1, dtype=pos.dtype, device=pos.device)
-        w = torch.cos(math.pi * offsets * self.hop_s / window_s) ** 4  # Hann^2 at each offset
+        offsets, w = self._window_taps(pos, window_s)
         acc, acc_f, acc_f2 = 0.0, 0.0, 0.0
         for o, wo in zip(offsets, w):
             f = _interp_frames(f0_hz, pos + o)
@@ -156,9 +161,7 @@ class VoiceModel:
 
     def _window_power(self, loudness_db, hnr_db, voiced, pos, window_s: float):
         """(P_h, P_n) [B, T'] averaged over a Hann window of ``window_s`` centred at pos, weighted by its power."""
-        half = max(1, int(round(window_s / 2 / self.hop_s)))
-        offsets = torch.arange(-half, half + 1, dtype=pos.dtype, device=pos.device)
-        w = torch.cos(math.pi * offsets * self.hop_s / window_s) ** 4
+        offsets, w = self._window_taps(pos, window_s)
         w = (w / w.sum()).to(loudness_db.dtype)
         p_h, p_n = 0.0, 0.0
         for o, wo in zip(offsets, w):
@@ -208,9 +211,10 @@ class VoiceModel:
         f0 = _interp_frames(f0_hz, pos).clamp(min=20.0)
         glide = _interp_frames(slope * voiced.to(dtype), pos).abs()
         v = _interp_frames(voiced.to(dtype), pos)
-        p_h, p_n = self.powers(_interp_frames(loudness_db, pos), _interp_frames(hnr_db, pos), v)
-        if window_f0:  # harmonic and noise power averaged over the window too (onsets, offsets)
+        if window_f0:  # harmonic and noise power averaged over the window (onsets, offsets)
             p_h, p_n = self._window_power(loudness_db, hnr_db, voiced.to(dtype), pos, n_fft / sample_rate)
+        else:
+            p_h, p_n = self.powers(_interp_frames(loudness_db, pos), _interp_frames(hnr_db, pos), v)
         tilt = _interp_frames(tilt_db_per_octave, pos)
         env = self.envelope_table(_interp_frames(lsf_rad, pos))  # [B, T', G]
         bands = _interp_frames(noise_bands_db, pos)
