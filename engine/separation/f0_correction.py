@@ -1,0 +1,143 @@
+"""Analysis-by-synthesis correction of estimated F0 before the masks.
+
+A blind tracker's pitch errors are mostly discrete: a note change taken a few frames late or early, a pitch a
+semitone or two off. Given θ from the model (the encoder run on the tracked F0) and its power rendering
+(:meth:`engine.voice.VoiceModel.power_spectrogram`, the expected power the harmonic fit uses), every voice gets a
+few alternative F0 tracks — the tracked one, ± 1 and 2 semitones, and the track read a few frames later or
+earlier (a note change taken early or late) — and, voice by voice with the other voices held at their current
+choice, a Viterbi path picks per frame the alternative whose rendered power, added to the other voices', explains
+the mixture's STFT power best (log-spectral distance with a floor), with a cost per frame spent off the tracked
+track and per switch. Voicing is left as tracked. Analysis-by-synthesis pitch choice as in model-based
+multi-pitch estimation (Klapuri 2008; Duan, Pardo & Zhang 2010), with a switching cost as in HMM pitch tracking.
+Measured in docs/separation.md (fifth round).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from engine.jobs import Progress, report
+from engine.separation.masks import FIT_RENDER, stft_size
+
+
+@dataclass
+class F0Correction:
+    """semitones: pitch offsets tried; shifts: time offsets in model frames (16 ms; the track read this many
+    frames later / earlier); change_cost: cost per frame on another alternative than the tracked one;
+    switch_cost: cost per change of alternative; max_hz: band compared; sweeps: passes over the voices;
+    chunk_frames: frames decided together; floor_db: floor of the log-spectral distance, dB re the chunk's mean
+    STFT power. Costs are in units of the per-frame mean squared log-power difference."""
+
+    semitones: tuple = (-2.0, -1.0, 1.0, 2.0)
+    shifts: tuple = (-6, -4, -2, 2, 4, 6)
+    change_cost: float = 0.02
+    switch_cost: float = 0.2
+    max_hz: float = 4000.0
+    sweeps: int = 2
+    chunk_frames: int = 500
+    floor_db: float = -35.0
+
+
+def alternatives(f0_hz: np.ndarray, voiced: np.ndarray, v: int, cfg: F0Correction) -> np.ndarray:
+    """Alternative F0 tracks [C, T] (Hz) for voice ``v`` of f0_hz/voiced [V, T]; index 0 is the tracked one.
+    A time-shifted track keeps the tracked F0 where the frame it reads is unvoiced."""
+    f = f0_hz[v]
+    t = np.arange(f.shape[0])
+    cands = [f] + [f * 2 ** (s / 12) for s in cfg.semitones]
+    for d in cfg.shifts:
+        j = np.clip(t + d, 0, len(t) - 1)
+        cands.append(np.where(voiced[v, j] > 0, f[j], f))
+    return np.stack(cands)
+
+
+def viterbi(cost: np.ndarray, switch_cost: float) -> np.ndarray:
+    """Path [T] through states minimising sum_t cost[t, path[t]] + switch_cost × (number of changes);
+    cost [T, C] (inf: forbidden)."""
+    t_n, c_n = cost.shape
+    acc = cost[0].copy()
+    back = np.zeros((t_n, c_n), dtype=np.int64)
+    for t in range(1, t_n):
+        best = int(np.argmin(acc))
+        move = acc[best] + switch_cost
+        back[t] = np.where(acc <= move, np.arange(c_n), best)
+        acc = np.minimum(acc, move) + cost[t]
+    path = np.zeros(t_n, dtype=np.int64)
+    path[-1] = int(np.argmin(acc))
+    for t in range(t_n - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    return path
+
+
+def _render(voice, theta: dict, f0: torch.Tensor, voiced: torch.Tensor, n_fft: int, times, max_hz) -> torch.Tensor:
+    """Power [C, T, F] of one voice's θ ([T, ...]) under alternative F0 tracks f0 [C, T] (voicing [T])."""
+    c = f0.shape[0]
+    th = {k: val.unsqueeze(0).expand((c,) + val.shape).contiguous() for k, val in theta.items()
+          if k not in ("f0_hz", "voiced")}
+    p = voice.power_spectrogram(f0_hz=f0, voiced=voiced.expand(c, -1), **th, sample_rate=voice.sample_rate,
+                                n_fft=n_fft, frame_times_s=times, max_hz=max_hz, **FIT_RENDER)
+    return p.transpose(1, 2)
+
+
+@torch.no_grad()
+def correct_chunk(model, mono16: torch.Tensor, f0_hz: np.ndarray, voiced: np.ndarray,
+                  cfg: F0Correction | None = None) -> np.ndarray:
+    """Corrected f0_hz [V, T] for one chunk: mono16 [T * hop] at the model rate, f0_hz/voiced [V, T] on the
+    model's frames (unvoiced frames keep their value)."""
+    cfg = cfg or F0Correction()
+    voice = model.voice
+    hop = model.config.hop
+    n_fft = stft_size(voice.sample_rate)
+    v_n, t_n = f0_hz.shape
+    on = voiced > 0
+    f0_safe = np.where(f0_hz > 0, f0_hz, 200.0)
+    dev = next(model.parameters()).device
+    mono16 = mono16.to(dev)
+    vo = torch.tensor(on, dtype=torch.float32, device=dev)
+    theta = model(mono16.unsqueeze(0), torch.tensor(f0_safe, dtype=torch.float32, device=dev).unsqueeze(0),
+                  vo.unsqueeze(0))
+    theta = {k: val[0] for k, val in theta.items()}
+    spec = torch.stft(mono16, n_fft, hop_length=hop, window=torch.hann_window(n_fft, device=dev), center=True,
+                      return_complex=True)
+    times = torch.arange(t_n, dtype=torch.float64, device=dev) * (hop / voice.sample_rate)
+    alts, powers = [], []
+    for v in range(v_n):
+        alts.append(alternatives(f0_safe, voiced, v, cfg))
+        th = {k: val[v] for k, val in theta.items()}
+        f_alt = torch.tensor(alts[v], dtype=torch.float32, device=dev)
+        powers.append(_render(voice, th, f_alt, vo[v:v + 1], n_fft, times, cfg.max_hz))  # [C, T, F]
+    n_bins = powers[0].shape[-1]
+    mix = (spec.real ** 2 + spec.imag ** 2)[:n_bins, :t_n].transpose(0, 1)  # [T, F]
+    floor = float(mix.mean()) * 10 ** (cfg.floor_db / 10) + 1e-20
+    log_mix = torch.log(mix + floor)
+    choice = np.zeros((v_n, t_n), dtype=np.int64)
+    current = torch.stack([p[0] for p in powers])  # [V, T, F]
+    frames = torch.arange(t_n, device=dev)
+    for _ in range(cfg.sweeps):
+        for v in range(v_n):
+            others = current.sum(0) - current[v]
+            d = ((torch.log(others.unsqueeze(0) + powers[v] + floor) - log_mix) ** 2).mean(-1)  # [C, T]
+            cost = d.T.double().cpu().numpy() + np.r_[0.0, np.full(len(alts[v]) - 1, cfg.change_cost)]
+            cost[~on[v], 1:] = np.inf  # unvoiced frames: nothing to choose
+            choice[v] = viterbi(cost, cfg.switch_cost)
+            current[v] = powers[v][torch.tensor(choice[v], device=dev), frames]
+    out = np.stack([alts[v][choice[v], np.arange(t_n)] for v in range(v_n)])
+    return np.where(on, out, f0_hz)
+
+
+def correct_f0(model, mono16: np.ndarray, f0_hz: np.ndarray, voiced: np.ndarray, cfg: F0Correction | None = None,
+               progress: Progress | None = None) -> np.ndarray:
+    """Corrected F0 [V, T] (Hz) of a whole recording: mono16 [N] at the model rate, f0_hz/voiced [V, T] on the
+    model's frames (every hop), decided chunk by chunk (cfg.chunk_frames each; memory flat in the length)."""
+    cfg = cfg or F0Correction()
+    hop = model.config.hop
+    t_n = f0_hz.shape[1]
+    x = np.pad(np.asarray(mono16, dtype=np.float32), (0, max(0, t_n * hop - len(mono16))))
+    out = np.array(f0_hz, dtype=np.float64, copy=True)
+    starts = list(range(0, t_n, cfg.chunk_frames))
+    for i, s in enumerate(starts):
+        e = min(t_n, s + cfg.chunk_frames)
+        out[:, s:e] = correct_chunk(model, torch.tensor(x[s * hop:e * hop]), f0_hz[:, s:e], voiced[:, s:e], cfg)
+        report(progress, (i + 1) / len(starts), f"correcting F0 {i + 1}/{len(starts)}")
+    return out

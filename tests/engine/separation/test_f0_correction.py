@@ -1,0 +1,41 @@
+"""Analysis-by-synthesis F0 correction: the Viterbi path and the correction of a wrong stretch of F0."""
+import numpy as np
+import pytest
+
+from engine.separation.f0_correction import F0Correction, correct_f0, viterbi
+from engine.separation.model import SeparationModel, default_model_path
+
+from .conftest import chord
+
+
+def test_viterbi_ignores_a_one_frame_blip_but_follows_a_long_change():
+    cost = np.zeros((40, 2))
+    cost[:, 1] = 1.0
+    cost[10, 0], cost[10, 1] = 0.3, 0.0          # one frame slightly better on state 1: not worth two switches
+    cost[20:35, 0] = 0.5                          # 15 frames much better on state 1: worth it
+    cost[20:35, 1] = 0.0
+    path = viterbi(cost, switch_cost=0.4)
+    assert path[10] == 0
+    assert (path[20:35] == 1).all()
+    assert (path[:20] == 0).all() and (path[35:] == 0).all()
+
+
+@pytest.fixture(scope="module")
+def shipped_model():
+    return SeparationModel.load(default_model_path()).eval()
+
+
+def test_a_stretch_tracked_a_semitone_sharp_is_brought_back(shipped_model):
+    """Two steady voices; the lower one's tracked F0 is a semitone too high for 1.3 s: the correction restores
+    the true pitch there and leaves the right frames alone."""
+    mix, _, tracks = chord(16000, 4.0, f0s=(440.0, 293.66))
+    f0 = tracks.f0_hz.copy()
+    wrong = slice(80, 160)
+    f0[1, wrong] *= 2 ** (1 / 12)
+    out = correct_f0(shipped_model, mix, f0, tracks.voiced, F0Correction())
+    cents = np.abs(1200 * np.log2(out[1] / tracks.f0_hz[1]))
+    assert np.median(cents[wrong]) < 10           # was 100 cents
+    assert (cents[wrong] < 50).mean() > 0.9
+    right = np.r_[0:70, 170:f0.shape[1]]
+    assert (out[:, right] == f0[:, right]).mean() > 0.95
+    assert np.allclose(out[0], f0[0])             # the correct upper voice is not moved
