@@ -133,15 +133,29 @@ def _summarise(scores: dict, names: list[str]) -> dict:
     return out
 
 
+def corrected_tracks(model: SeparationModel, mixture: np.ndarray, rate: int, tracks: F0Tracks) -> F0Tracks:
+    """Tracked F0 after the analysis-by-synthesis pitch correction separate() applies to tracked F0
+    (engine.separation.f0_correction), on the model's frames; mixture [N] at ``rate`` (the model's rate)."""
+    from engine.separation.f0_correction import correct_f0
+
+    hop = model.config.hop
+    n_frames = len(mixture) // hop
+    tr = tracks.resampled(np.arange(n_frames) * hop / rate)
+    fixed = correct_f0(model, mixture[: n_frames * hop], np.where(tr.f0_hz > 0, tr.f0_hz, 200.0), tr.voiced)
+    return F0Tracks(tr.times_s, np.where(tr.voiced, fixed, tr.f0_hz), tr.voiced, list(tracks.names))
+
+
 def evaluate(dataset: str = "csd", f0_mode: str = "oracle", model_path=None, refine_steps: int = 100, device=None,
-             data=None, limit: int | None = None) -> dict:
+             data=None, limit: int | None = None, f0_correction: bool = True) -> dict:
+    """f0_correction: with estimated F0, correct its pitch as separate() does for tracked F0."""
     from engine.separation.refine import refine
 
     t_start = time.time()
     model = SeparationModel.load(model_path or default_model_path())
     hop = model.config.hop
     result = {"dataset": dataset, "f0": f0_mode, "model": str(model_path or default_model_path()),
-              "parameters": model.n_parameters(), "refine_steps": refine_steps}
+              "parameters": model.n_parameters(), "refine_steps": refine_steps,
+              "f0_correction": bool(f0_correction and f0_mode != "oracle")}
     if dataset == "csd":
         refs, oracle = load_csd()
         mixture = refs.sum(0)
@@ -151,6 +165,8 @@ def evaluate(dataset: str = "csd", f0_mode: str = "oracle", model_path=None, ref
             from engine.f0 import track_voices
 
             tracks = track_voices(mixture, CSD_RATE, 4)
+            if f0_correction:
+                tracks = corrected_tracks(model, mixture, CSD_RATE, tracks)
         n_ex = int(len(mixture) // (EXCERPT_S * CSD_RATE))
         if limit:
             n_ex = min(n_ex, limit)
@@ -197,6 +213,8 @@ def evaluate(dataset: str = "csd", f0_mode: str = "oracle", model_path=None, ref
                 from engine.f0 import track_voices
 
                 tr = track_voices(mix, rate, len(names))
+                if f0_correction:
+                    tr = corrected_tracks(model, mix, rate, tr)
             excerpts.append((mix, refs, tr))
         refined = None
         if refine_steps > 0:

@@ -18,6 +18,7 @@ from engine.choir import voice_names
 from engine.errors import MotetError
 from engine.f0.tracks import F0Tracks
 from engine.jobs import Progress, report, sub_progress
+from engine.separation.f0_correction import F0Correction, correct_f0
 from engine.separation.harmonic_fit import DEFAULT_FIT, REFINED_FIT, GainFit, fit_chunk_gains, gains_at
 from engine.separation.masks import MASK_RENDER, apply_masks, freq_spread, wiener_masks
 from engine.separation.model import SeparationModel, default_model_path
@@ -117,7 +118,8 @@ def _fade_weights(n: int, start: int, end: int, first: bool, last: bool, fade: i
 def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | None = None, score=None,
              refine_steps: int = 0, device=None, progress: Progress | None = None,
              model: SeparationModel | None = None, chunk_s: float = CHUNK_S,
-             require_all_voices: bool = True, harmonic_fit: GainFit | str | None = "auto") -> Separation:
+             require_all_voices: bool = True, harmonic_fit: GainFit | str | None = "auto",
+             f0_correction: F0Correction | str | None = "auto") -> Separation:
     """Separate ``audio`` [C, N] (or [N]) at ``sample_rate`` into ``n_voices`` stems (2..8), highest first.
 
     f0: F0 of every voice (else tracked from the mixture, with ``score`` if given); refine_steps: steps of
@@ -126,7 +128,10 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
     harmonic_fit: per-harmonic gains fitted to the mixture for the masks (engine.separation.harmonic_fit):
     a GainFit, None or "off" (the masks use θ's own rendering), "on"/"auto": DEFAULT_FIT, or the lighter
     REFINED_FIT once the model was refined on the recording (the refinement already fits the mixture through θ;
-    the full fit then measured 0.1–0.3 dB worse on CSD, the light one 0.1 dB better).
+    the full fit then measured 0.1–0.3 dB worse on CSD, the light one 0.1 dB better);
+    f0_correction: analysis-by-synthesis correction of the F0's pitch (engine.separation.f0_correction) before
+    refinement and masks: an F0Correction, "on", "off", or "auto" (on when the F0 was tracked here, off when
+    given).
     """
     if not 2 <= int(n_voices) <= 8:
         raise MotetError(f"--voices: motet separates 2 to 8 voices, not {n_voices}")
@@ -158,6 +163,16 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
     mono16_t = torch.tensor(mono16)
 
     start_frac = 0.3 if source != "given" else 0.0
+    if f0_correction == "auto":
+        f0_correction = "off" if source == "given" else "on"
+    if f0_correction not in (None, "off"):
+        cfg = F0Correction() if f0_correction == "on" else f0_correction
+        fixed = correct_f0(model, mono16, f0_t.numpy(), voiced_t.numpy(), cfg,
+                           progress=sub_progress(progress, start_frac, start_frac + 0.05))
+        start_frac += 0.05
+        f0_t = torch.tensor(fixed, dtype=torch.float32)
+        tracks = F0Tracks(tracks.times_s, np.where(tracks.voiced, fixed, tracks.f0_hz), tracks.voiced, tracks.names)
+        notes.append("F0 pitch corrected by analysis-by-synthesis against the mixture")
     if refine_steps > 0:
         from engine.separation.refine import refine
 

@@ -39,3 +39,21 @@ def test_a_stretch_tracked_a_semitone_sharp_is_brought_back(shipped_model):
     right = np.r_[0:70, 170:f0.shape[1]]
     assert (out[:, right] == f0[:, right]).mean() > 0.95
     assert np.allclose(out[0], f0[0])             # the correct upper voice is not moved
+
+
+def test_separate_uses_the_corrected_f0_only_when_asked(shipped_model):
+    """separate(): given F0 is kept as given by default ("auto" corrects tracked F0 only); with "on" the
+    wrong stretch is corrected in the F0 it reports, and the stems still add up to the mixture."""
+    from engine.f0.tracks import F0Tracks
+    from engine.separation.separate import separate
+
+    mix, _, tracks = chord(16000, 3.0, f0s=(440.0, 293.66))
+    f0 = tracks.f0_hz.copy()
+    f0[1, 60:140] *= 2 ** (1 / 12)
+    given = F0Tracks(tracks.times_s, f0, tracks.voiced)
+    kept = separate(mix, 16000, 2, f0=given, model=shipped_model)
+    fixed = separate(mix, 16000, 2, f0=given, model=shipped_model, f0_correction="on")
+    assert np.median(kept.f0.f0_hz[1, 70:130]) > 305
+    assert abs(np.median(fixed.f0.f0_hz[1, 70:130]) - 293.66) < 3
+    assert any("corrected" in n for n in fixed.notes)
+    assert np.abs(fixed.stems.sum(0)[0] - mix).max() < 1e-5
