@@ -102,8 +102,9 @@ def irm_masks_fn(refs: np.ndarray, rate: int):
     return fn
 
 
-def _evaluate_excerpts(excerpts, rate: int, model, refined, progress_label: str) -> dict:
-    """excerpts: list of (mixture [N], refs [V, N], F0Tracks). Returns per method per voice lists of frame SI-SDR."""
+def _evaluate_excerpts(excerpts, rate: int, model, refined, progress_label: str, refined_f0=None) -> dict:
+    """excerpts: list of (mixture [N], refs [V, N], F0Tracks); refined_f0: F0Tracks per excerpt for the refined
+    model (default the excerpts'). Returns per method per voice lists of frame SI-SDR."""
     v = excerpts[0][1].shape[0]
     scores = {m: [[] for _ in range(v)] for m in METHODS if m != "model_refined" or refined is not None}
     for i, (mix, refs, f0) in enumerate(excerpts):
@@ -113,7 +114,9 @@ def _evaluate_excerpts(excerpts, rate: int, model, refined, progress_label: str)
         est["harmonic_comb"] = apply_masks(x, comb_masks_fn(model, f0, rate, len(mix)), rate)[:, 0].numpy()
         est["model"] = separate(mix, rate, v, f0=f0, model=model, require_all_voices=False).stems[:, 0]
         if refined is not None:
-            est["model_refined"] = separate(mix, rate, v, f0=f0, model=refined, require_all_voices=False).stems[:, 0]
+            f0_r = f0 if refined_f0 is None else refined_f0[i]
+            est["model_refined"] = separate(mix, rate, v, f0=f0_r, model=refined,
+                                            require_all_voices=False).stems[:, 0]
         for m in scores:
             for k in range(v):
                 scores[m][k] += framewise_si_sdr(refs[k], est[m][k], rate)
@@ -181,7 +184,11 @@ def evaluate(dataset: str = "csd", f0_mode: str = "oracle", model_path=None, ref
             f0_t = torch.tensor(np.where(tr.f0_hz > 0, tr.f0_hz, 200.0), dtype=torch.float32)
             refined = refine(model, torch.tensor(mixture[: n_frames * hop]), f0_t,
                              torch.tensor(tr.voiced, dtype=torch.float32), refine_steps, device=device).cpu()
-        scores = _evaluate_excerpts(excerpts, CSD_RATE, model, refined, "CSD")
+        refined_f0 = None
+        if refined is not None and f0_correction and f0_mode != "oracle":  # corrected again, as separate() does
+            tracks_r = corrected_tracks(refined, mixture, CSD_RATE, tracks)
+            refined_f0 = [excerpt_f0(tracks_r, i * EXCERPT_S, EXCERPT_S) for i in range(n_ex)]
+        scores = _evaluate_excerpts(excerpts, CSD_RATE, model, refined, "CSD", refined_f0)
         names = ["soprano", "alto", "tenor", "bass"]
         result["excerpts"] = n_ex
         result["rate"] = CSD_RATE
@@ -229,7 +236,10 @@ def evaluate(dataset: str = "csd", f0_mode: str = "oracle", model_path=None, ref
             refined = refine(model, torch.tensor(mixes[: nf * hop]),
                              torch.tensor(np.where(tr.f0_hz > 0, tr.f0_hz, 200.0), dtype=torch.float32),
                              torch.tensor(tr.voiced, dtype=torch.float32), refine_steps, device=device).cpu()
-        scores = _evaluate_excerpts(excerpts, rate, model, refined, "synthetic")
+        refined_f0 = None
+        if refined is not None and f0_correction and f0_mode != "oracle":  # corrected again, as separate() does
+            refined_f0 = [corrected_tracks(refined, m, rate, t) for m, _, t in excerpts]
+        scores = _evaluate_excerpts(excerpts, rate, model, refined, "synthetic", refined_f0)
         result["excerpts"] = len(excerpts)
         result["data"] = str(data)
     else:

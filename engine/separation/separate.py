@@ -115,6 +115,14 @@ def _fade_weights(n: int, start: int, end: int, first: bool, last: bool, fade: i
     return w.astype(np.float32)
 
 
+def _corrected(model, mono16: np.ndarray, f0_t: torch.Tensor, voiced_t: torch.Tensor, tracks: F0Tracks,
+               cfg: F0Correction, progress) -> tuple[torch.Tensor, F0Tracks]:
+    """(f0 [V, T] tensor, F0Tracks) after the pitch correction of f0_t on the model's frames."""
+    fixed = correct_f0(model, mono16, f0_t.numpy(), voiced_t.numpy(), cfg, progress=progress)
+    out = F0Tracks(tracks.times_s, np.where(tracks.voiced, fixed, tracks.f0_hz), tracks.voiced, tracks.names)
+    return torch.tensor(fixed, dtype=torch.float32), out
+
+
 def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | None = None, score=None,
              refine_steps: int = 0, device=None, progress: Progress | None = None,
              model: SeparationModel | None = None, chunk_s: float = CHUNK_S,
@@ -130,8 +138,8 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
     REFINED_FIT once the model was refined on the recording (the refinement already fits the mixture through θ;
     the full fit then measured 0.1–0.3 dB worse on CSD, the light one 0.1 dB better);
     f0_correction: analysis-by-synthesis correction of the F0's pitch (engine.separation.f0_correction) before
-    refinement and masks: an F0Correction, "on", "off", or "auto" (on when the F0 was tracked here, off when
-    given).
+    refinement and masks, and again with the refined model after a refinement: an F0Correction, "on", "off",
+    or "auto" (on when the F0 was tracked here, off when given).
     """
     if not 2 <= int(n_voices) <= 8:
         raise MotetError(f"--voices: motet separates 2 to 8 voices, not {n_voices}")
@@ -165,13 +173,12 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
     start_frac = 0.3 if source != "given" else 0.0
     if f0_correction == "auto":
         f0_correction = "off" if source == "given" else "on"
+    correction = None
     if f0_correction not in (None, "off"):
-        cfg = F0Correction() if f0_correction == "on" else f0_correction
-        fixed = correct_f0(model, mono16, f0_t.numpy(), voiced_t.numpy(), cfg,
-                           progress=sub_progress(progress, start_frac, start_frac + 0.05))
+        correction = F0Correction() if f0_correction == "on" else f0_correction
+        f0_t, tracks = _corrected(model, mono16, f0_t, voiced_t, tracks, correction,
+                                  sub_progress(progress, start_frac, start_frac + 0.05))
         start_frac += 0.05
-        f0_t = torch.tensor(fixed, dtype=torch.float32)
-        tracks = F0Tracks(tracks.times_s, np.where(tracks.voiced, fixed, tracks.f0_hz), tracks.voiced, tracks.names)
         notes.append("F0 pitch corrected by analysis-by-synthesis against the mixture")
     if refine_steps > 0:
         from engine.separation.refine import refine
@@ -180,6 +187,10 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
                        progress=sub_progress(progress, start_frac, start_frac + 0.4))
         start_frac += 0.4
         notes.append(f"refined on this recording for {refine_steps} steps")
+        if correction is not None:  # the refined θ fits the mixture better: correct the pitch again with it
+            f0_t, tracks = _corrected(model, mono16, f0_t, voiced_t, tracks, correction,
+                                      sub_progress(progress, start_frac, start_frac + 0.05))
+            start_frac += 0.05
 
     refined = model.refined_steps > 0
     if harmonic_fit in ("auto", "on"):

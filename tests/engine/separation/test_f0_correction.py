@@ -57,3 +57,18 @@ def test_separate_uses_the_corrected_f0_only_when_asked(shipped_model):
     assert abs(np.median(fixed.f0.f0_hz[1, 70:130]) - 293.66) < 3
     assert any("corrected" in n for n in fixed.notes)
     assert np.abs(fixed.stems.sum(0)[0] - mix).max() < 1e-5
+
+
+def test_separate_corrects_again_after_a_refinement(shipped_model):
+    """With a refinement the pitch is corrected before it and again with the refined model: the reported F0 of
+    the wrong stretch is right and the stems still add up to the mixture."""
+    from engine.f0.tracks import F0Tracks
+    from engine.separation.separate import separate
+
+    mix, _, tracks = chord(16000, 3.0, f0s=(440.0, 293.66))
+    f0 = tracks.f0_hz.copy()
+    f0[1, 60:140] *= 2 ** (1 / 12)
+    sep = separate(mix, 16000, 2, f0=F0Tracks(tracks.times_s, f0, tracks.voiced), model=shipped_model,
+                   refine_steps=2, f0_correction="on")
+    assert abs(np.median(sep.f0.f0_hz[1, 70:130]) - 293.66) < 3
+    assert np.abs(sep.stems.sum(0)[0] - mix).max() < 1e-5
