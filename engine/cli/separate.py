@@ -17,6 +17,9 @@ def _add(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--refine", default="0", help="steps of unsupervised adaptation to this recording")
     parser.add_argument("--device", help="cpu, cuda, cuda:N, mps (default: MOTET_DEVICE or cpu)")
     parser.add_argument("--model", help="separation model .pt (default: the shipped one)")
+    parser.add_argument("--f0-correction", choices=["auto", "on", "off"], default="auto",
+                        help="correct the F0's pitch against the mixture by analysis-by-synthesis (default auto: on "
+                             "when motet tracks the F0, off with --f0)")
     parser.add_argument("--harmonic-fit", choices=["auto", "on", "off"], default="auto",
                         help="masks with per-harmonic gains fitted to the recording (default auto = on; lighter after --refine)")
 
@@ -62,7 +65,8 @@ def _run(args) -> int:
         print(f"\r{stage} ({100 * fraction:.0f}%)   ", end="", file=sys.stderr, flush=True)
 
     sep = separate(audio.samples, audio.sample_rate, n_voices, f0=f0, score=args.score, refine_steps=refine_steps,
-                   device=device, progress=progress, model=model, harmonic_fit=args.harmonic_fit)
+                   device=device, progress=progress, model=model, harmonic_fit=args.harmonic_fit,
+                   f0_correction=args.f0_correction)
     print(file=sys.stderr)
     for path in write_separation(sep, args.out):
         print(path)

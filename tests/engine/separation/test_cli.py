@@ -30,7 +30,10 @@ def test_shipped_model_separates_a_short_clip(recording, tmp_path, capsys):
     assert (tmp_path / "out" / "params.npz").is_file() and (tmp_path / "out" / "f0.csv").is_file()
     assert "per-harmonic gains" in capsys.readouterr().err  # on by default without --refine
     assert main(["separate", str(path), "-o", str(tmp_path / "out2"), "--f0", str(f0), "--harmonic-fit", "off"]) == 0
-    assert "per-harmonic gains" not in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "per-harmonic gains" not in err and "F0 pitch corrected" not in err  # given F0 is used as given
+    assert main(["separate", str(path), "-o", str(tmp_path / "out3"), "--f0", str(f0), "--f0-correction", "on"]) == 0
+    assert "F0 pitch corrected" in capsys.readouterr().err
 
 
 def test_f0_csv_with_wrong_columns_is_one_line_error(recording, tmp_path, capsys):
