@@ -139,13 +139,11 @@ def _summarise(scores: dict, names: list[str]) -> dict:
 def corrected_tracks(model: SeparationModel, mixture: np.ndarray, rate: int, tracks: F0Tracks) -> F0Tracks:
     """Tracked F0 after the analysis-by-synthesis pitch correction separate() applies to tracked F0
     (engine.separation.f0_correction), on the model's frames; mixture [N] at ``rate`` (the model's rate)."""
-    from engine.separation.f0_correction import correct_f0
+    from engine.separation.f0_correction import correct_tracks
 
     hop = model.config.hop
     n_frames = len(mixture) // hop
-    tr = tracks.resampled(np.arange(n_frames) * hop / rate)
-    fixed = correct_f0(model, mixture[: n_frames * hop], np.where(tr.f0_hz > 0, tr.f0_hz, 200.0), tr.voiced)
-    return F0Tracks(tr.times_s, np.where(tr.voiced, fixed, tr.f0_hz), tr.voiced, list(tracks.names))
+    return correct_tracks(model, mixture[: n_frames * hop], tracks.resampled(np.arange(n_frames) * hop / rate))
 
 
 def evaluate(dataset: str = "csd", f0_mode: str = "oracle", model_path=None, refine_steps: int = 100, device=None,

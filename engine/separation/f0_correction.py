@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from engine.f0.tracks import F0Tracks
 from engine.jobs import Progress, report
 from engine.separation.masks import FIT_RENDER, stft_size
 
@@ -141,3 +142,12 @@ def correct_f0(model, mono16: np.ndarray, f0_hz: np.ndarray, voiced: np.ndarray,
         out[:, s:e] = correct_chunk(model, torch.tensor(x[s * hop:e * hop]), f0_hz[:, s:e], voiced[:, s:e], cfg)
         report(progress, (i + 1) / len(starts), f"correcting F0 {i + 1}/{len(starts)}")
     return out
+
+
+def correct_tracks(model, mono16: np.ndarray, tracks: F0Tracks, cfg: F0Correction | None = None,
+                   progress: Progress | None = None) -> F0Tracks:
+    """``tracks`` on the model's frames (one per hop from 0) with the pitch of their voiced frames corrected
+    against mono16 [N] (the mixture at the model's rate); unvoiced frames keep their values."""
+    f0 = np.where(tracks.f0_hz > 0, tracks.f0_hz, 200.0).astype(np.float32)  # as the model reads it
+    fixed = correct_f0(model, mono16, f0, tracks.voiced, cfg, progress)
+    return F0Tracks(tracks.times_s, np.where(tracks.voiced, fixed, tracks.f0_hz), tracks.voiced, list(tracks.names))

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
+from engine.separation.masks import FIT_RENDER, stft_size
 from engine.voice.model import PowerParts
 
 
@@ -108,8 +109,6 @@ def fit_chunk_gains(voice, theta: dict, mono: torch.Tensor, fit: GainFit | None 
     voice: :class:`engine.voice.VoiceModel`; theta: θ of the voices ([V, T_model, ...]) over the chunk; mono:
     [N] the chunk at the model's rate. Returns (gains [V, T_fit, K] for harmonics 1..K, frame times [T_fit] in
     seconds from the chunk's start); see :func:`gains_at`."""
-    from engine.separation.masks import FIT_RENDER, stft_size
-
     fit = fit or DEFAULT_FIT
     sr = voice.sample_rate
     n_fft = stft_size(sr)

@@ -18,7 +18,7 @@ from engine.choir import voice_names
 from engine.errors import MotetError
 from engine.f0.tracks import F0Tracks
 from engine.jobs import Progress, report, sub_progress
-from engine.separation.f0_correction import F0Correction, correct_f0
+from engine.separation.f0_correction import F0Correction, correct_tracks
 from engine.separation.harmonic_fit import DEFAULT_FIT, REFINED_FIT, GainFit, fit_chunk_gains, gains_at
 from engine.separation.masks import MASK_RENDER, apply_masks, freq_spread, wiener_masks
 from engine.separation.model import SeparationModel, default_model_path
@@ -115,12 +115,10 @@ def _fade_weights(n: int, start: int, end: int, first: bool, last: bool, fade: i
     return w.astype(np.float32)
 
 
-def _corrected(model, mono16: np.ndarray, f0_t: torch.Tensor, voiced_t: torch.Tensor, tracks: F0Tracks,
-               cfg: F0Correction, progress) -> tuple[torch.Tensor, F0Tracks]:
-    """(f0 [V, T] tensor, F0Tracks) after the pitch correction of f0_t on the model's frames."""
-    fixed = correct_f0(model, mono16, f0_t.numpy(), voiced_t.numpy(), cfg, progress=progress)
-    out = F0Tracks(tracks.times_s, np.where(tracks.voiced, fixed, tracks.f0_hz), tracks.voiced, tracks.names)
-    return torch.tensor(fixed, dtype=torch.float32), out
+def _model_f0(tracks: F0Tracks) -> torch.Tensor:
+    """[V, T] float32 F0 for the model (Hz; 200 where a track holds no value, the voicing says it is silent)."""
+    f0 = torch.tensor(tracks.f0_hz, dtype=torch.float32)
+    return torch.where(f0 > 0, f0, torch.full_like(f0, 200.0))
 
 
 def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | None = None, score=None,
@@ -164,9 +162,8 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
     names = voice_names(n_voices)
     n_frames = int(math.ceil(len(mono16) / hop))
     tracks = f0.resampled(np.arange(n_frames) * hop_s)
-    f0_t = torch.tensor(tracks.f0_hz, dtype=torch.float32)
+    f0_t = _model_f0(tracks)
     voiced_t = torch.tensor(tracks.voiced, dtype=torch.float32)
-    f0_t = torch.where(f0_t > 0, f0_t, torch.full_like(f0_t, 200.0))
     mono16 = np.pad(mono16, (0, n_frames * hop - len(mono16)))
     mono16_t = torch.tensor(mono16)
 
@@ -176,8 +173,9 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
     correction = None
     if f0_correction not in (None, "off"):
         correction = F0Correction() if f0_correction == "on" else f0_correction
-        f0_t, tracks = _corrected(model, mono16, f0_t, voiced_t, tracks, correction,
-                                  sub_progress(progress, start_frac, start_frac + 0.05))
+        tracks = correct_tracks(model, mono16, tracks, correction,
+                                sub_progress(progress, start_frac, start_frac + 0.05))
+        f0_t = _model_f0(tracks)
         start_frac += 0.05
         notes.append("F0 pitch corrected by analysis-by-synthesis against the mixture")
     if refine_steps > 0:
@@ -188,8 +186,9 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
         start_frac += 0.4
         notes.append(f"refined on this recording for {refine_steps} steps")
         if correction is not None:  # the refined θ fits the mixture better: correct the pitch again with it
-            f0_t, tracks = _corrected(model, mono16, f0_t, voiced_t, tracks, correction,
-                                      sub_progress(progress, start_frac, start_frac + 0.05))
+            tracks = correct_tracks(model, mono16, tracks, correction,
+                                    sub_progress(progress, start_frac, start_frac + 0.05))
+            f0_t = _model_f0(tracks)
             start_frac += 0.05
 
     refined = model.refined_steps > 0

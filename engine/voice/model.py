@@ -61,9 +61,6 @@ class PowerParts:
     neighbour: torch.Tensor
     noise: torch.Tensor
 
-    def total(self) -> torch.Tensor:
-        return self.near + self.neighbour + self.noise
-
 
 @dataclass(frozen=True)
 class VoiceModel:
