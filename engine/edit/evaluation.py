@@ -121,6 +121,24 @@ def level_free_rms_db(db: np.ndarray, true_db: np.ndarray, band: np.ndarray) -> 
     return round(float(np.sqrt(np.mean((e - np.median(e)) ** 2))), 2)
 
 
+def truth_distance(truth: np.ndarray, sample_rate: int, f0_hz: np.ndarray, voiced: np.ndarray):
+    """(fmin Hz, distance): fmin = max(200 Hz, 1.3 x the voice's median F0), the formant measures' lower band
+    edge; distance(stem) = rms dB of the stem's harmonic amplitudes from those of ``truth`` (a truly warped
+    stem; F0 [T] on the 16-ms frames) between fmin and 4 kHz, level-free (:func:`level_free_rms_db`)."""
+    from engine.edit.pooled_envelope import harmonic_samples
+    from engine.f0.tracks import F0_HOP_S
+
+    times = np.arange(len(f0_hz)) * F0_HOP_S
+    fmin = max(200.0, 1.3 * float(np.median(f0_hz[voiced])))
+
+    def amplitudes_db(s):
+        return harmonic_samples(s, sample_rate, times, f0_hz, voiced, quiet_db=300.0)
+
+    _, f, true_db, _ = amplitudes_db(truth)
+    band = (f > fmin) & (f < 4000)
+    return fmin, lambda s: level_free_rms_db(amplitudes_db(s)[2], true_db, band)
+
+
 def corpus_true_warp(singers_per_part: int, room: bool, factor: float = 1.10, seconds: float = 12.0,
                      pure_tract: bool = False) -> dict:
     """Formant measures and the renderer against realistic singers whose formants are truly scaled: the corpus
@@ -139,7 +157,6 @@ def corpus_true_warp(singers_per_part: int, room: bool, factor: float = 1.10, se
     import dataclasses
 
     from engine.corpus.render import render_excerpt
-    from engine.edit.pooled_envelope import harmonic_samples
     from engine.f0.tracks import F0_HOP_S
 
     def warped(singer):
@@ -156,14 +173,7 @@ def corpus_true_warp(singers_per_part: int, room: bool, factor: float = 1.10, se
         f0, voiced = ex.f0.f0_hz[v], ex.f0.voiced[v]
         x, t = ex.stems[v].astype(np.float32), truth.stems[v].astype(np.float32)
         y = VoiceRenderer(x, 16000, ThetaVoice(name, f0, voiced, F0_HOP_S)).render(VoiceEdits().add("formant", factor))
-        fmin = max(200.0, 1.3 * float(np.median(f0[voiced])))
-        times = np.arange(len(f0)) * F0_HOP_S
-        _, f, true_db, _ = harmonic_samples(t, 16000, times, f0, voiced, quiet_db=300.0)
-        band = (f > fmin) & (f < 4000)
-
-        def rms(s):
-            return level_free_rms_db(harmonic_samples(s, 16000, times, f0, voiced, quiet_db=300.0)[2], true_db, band)
-
+        fmin, rms = truth_distance(t, 16000, f0, voiced)
         out[name] = {"truth_shift": round(measure.formant_shift(x, t, 16000, fmin=fmin), 4),
                      "truth_shift_ltas_old": round(measure.formant_shift_ltas(x, t, 16000, fmin=fmin), 4),
                      "rendered_shift": round(measure.formant_shift(x, y, 16000, fmin=fmin), 4),
@@ -221,10 +231,8 @@ def demo_true_warp(separation_dir: Path, true_dir: Path, factor: float = 1.10) -
     import dataclasses
 
     from engine.corpus import demo
-    from engine.edit.pooled_envelope import harmonic_samples
     from engine.edit.theta_voice import load_separation_dir
     from engine.errors import MotetError
-    from engine.f0.tracks import F0_HOP_S
     from engine.io.audio import load_audio
 
     base = demo.render_demo()
@@ -242,15 +250,7 @@ def demo_true_warp(separation_dir: Path, true_dir: Path, factor: float = 1.10) -
         separated = load_audio(sep.stem_path(name), mono=True).mono().astype(np.float32)
         n = min(n, len(separated))
         x, t, separated = x[:n], t[:n], separated[:n]
-        f0, voiced = ex.f0.f0_hz[v], ex.f0.voiced[v]
-        times = np.arange(len(f0)) * F0_HOP_S
-        fmin = max(200.0, 1.3 * float(np.median(f0[voiced])))
-        _, f, true_db, _ = harmonic_samples(t, sr, times, f0, voiced, quiet_db=300.0)
-        band = (f > fmin) & (f < 4000)
-
-        def rms(s):
-            return level_free_rms_db(harmonic_samples(s, sr, times, f0, voiced, quiet_db=300.0)[2], true_db, band)
-
+        fmin, rms = truth_distance(t, sr, ex.f0.f0_hz[v], ex.f0.voiced[v])
         res = {"truth_shift": round(measure.formant_shift(x, t, sr, fmin=fmin), 4)}
         for label, stem in (("true_stem", x), ("separated_stem", separated)):
             y = VoiceRenderer(stem, sr, sep.theta(name)).render(VoiceEdits().add("formant", factor))
