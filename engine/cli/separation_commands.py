@@ -28,6 +28,8 @@ def _add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--synth-items", type=int, help="items of each batch synthesised in the time domain (default all)")
     p.add_argument("--synth-seconds", type=float, help="seconds of them synthesised (default: the whole segment)")
     p.add_argument("--checkpoint-every", type=int, default=0, help="save the model every N steps")
+    p.add_argument("--keep-checkpoints", action="store_true",
+                   help="also keep each checkpoint as OUT_STEM.stepN.pt beside --out")
     p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("--init", help="start from the weights of this separation model .pt (resume / fine-tune)")
     p.add_argument("--warmup", type=int, default=100, help="learning-rate warm-up steps (default 100)")
@@ -47,7 +49,7 @@ def _run_train(args) -> int:
                     args.seconds, args.hidden, args.blocks, args.power_weight, args.valid, args.log,
                     limit=args.limit, segment_s=args.segment, synth_items=args.synth_items,
                     synth_s=args.synth_seconds, checkpoint_every=args.checkpoint_every,
-                    init_path=args.init, warmup=args.warmup)
+                    init_path=args.init, warmup=args.warmup, keep_checkpoints=args.keep_checkpoints)
     print(json.dumps(summary))
     return 0
 

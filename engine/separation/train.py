@@ -73,12 +73,15 @@ def train(data_dir: str | Path, out_path: str | Path, steps: int = 2000, batch: 
           hidden: int = 256, n_blocks: int = 2, power_weight: float = 1.0, valid_dir: str | Path | None = None,
           log_path: str | Path | None = None, progress: Progress | None = None, limit: int | None = None,
           segment_s: float | None = None, synth_items: int | None = None, synth_s: float | None = None,
-          checkpoint_every: int = 0, init_path: str | Path | None = None, warmup: int = 100) -> dict:
+          checkpoint_every: int = 0, init_path: str | Path | None = None, warmup: int = 100,
+          keep_checkpoints: bool = False) -> dict:
     """Train on the excerpts under ``data_dir`` (from scratch, or from the weights in ``init_path``, whose
     architecture then overrides ``hidden``/``n_blocks``); save to ``out_path``; return a summary dict.
 
     Each step takes ``batch`` random segments of ``segment_s`` (default: whole excerpts); the time-domain
-    synthesis term uses the first ``synth_items`` of them over ``synth_s`` seconds (default: all)."""
+    synthesis term uses the first ``synth_items`` of them over ``synth_s`` seconds (default: all).
+    Every ``checkpoint_every`` steps the model is saved to ``out_path`` and, with ``keep_checkpoints``, also to
+    ``<out_path stem>.step<N>.pt`` beside it (to pick a checkpoint by its validation score afterwards)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     if world > 1:
@@ -159,8 +162,10 @@ def train(data_dir: str | Path, out_path: str | Path, steps: int = 2000, batch: 
                 log.write(json.dumps(entry) + "\n")
                 log.flush()
         if rank == 0 and checkpoint_every and step % checkpoint_every == 0:
-            model.save(out_path, extra={"training": {**summary, "steps": step, "wall_s": round(elapsed, 1),
-                                                     "checkpoint": True}})
+            extra = {"training": {**summary, "steps": step, "wall_s": round(elapsed, 1), "checkpoint": True}}
+            model.save(out_path, extra=extra)
+            if keep_checkpoints:
+                model.save(Path(out_path).with_name(f"{Path(out_path).stem}.step{step}.pt"), extra=extra)
         report(progress, step / steps, f"training step {step}/{steps}")
         if minutes is not None and elapsed > minutes * 60:
             break
