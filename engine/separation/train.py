@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from engine.errors import MotetError
 from engine.jobs import Progress, report
 from engine.separation.data import ExcerptSet, load_excerpts
 from engine.separation.masks import MASK_RENDER, apply_masks, wiener_masks
@@ -110,8 +111,9 @@ def train(data_dir: str | Path, out_path: str | Path, steps: int = 2000, batch: 
     data = load_excerpts(data_dir, config.sample_rate, config.hop, seconds, limit=limit)
     valid = load_excerpts(valid_dir, config.sample_rate, config.hop, seconds, with_stems=True, limit=64) \
         if valid_dir else None
-    mix_all = torch.tensor(data.mixture)
-    f0_all, voiced_all = torch.tensor(data.f0_hz), torch.tensor(data.voiced)
+    audible = np.sqrt(np.mean(data.mixture ** 2, axis=1)) > 1e-4  # a silent mixture's loss explodes (~1e5)
+    mix_all = torch.tensor(data.mixture[audible])
+    f0_all, voiced_all = torch.tensor(data.f0_hz[audible]), torch.tensor(data.voiced[audible])
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     t0 = time.time()
 
@@ -128,7 +130,10 @@ def train(data_dir: str | Path, out_path: str | Path, steps: int = 2000, batch: 
     log = open(log_path, "a") if (log_path and rank == 0) else None
     n_frames = data.f0_hz.shape[-1]
     seg = min(n_frames, int(round(segment_s * frames_per_s))) if segment_s else n_frames
-    summary = {"excerpts": len(data.mixture), "voices": int(data.f0_hz.shape[1]), "parameters": model.n_parameters(),
+    if not len(mix_all):
+        raise MotetError(f"{data_dir}: every training mixture is silent")
+    summary = {"excerpts": len(mix_all), "silent_excerpts_skipped": int((~audible).sum()),
+               "voices": int(data.f0_hz.shape[1]), "parameters": model.n_parameters(),
                "device": str(device), "world_size": world, "seed": seed, "batch": batch,
                "segment_s": seg / frames_per_s, "synth_items": synth_items or batch,
                "synth_s": (synth_frames or seg) / frames_per_s, "power_weight": power_weight,
@@ -136,6 +141,7 @@ def train(data_dir: str | Path, out_path: str | Path, steps: int = 2000, batch: 
                "init": str(init_path) if init_path else None}
     step = 0
     losses = []
+    skipped = 0  # steps whose loss or gradient was not finite: no update
     for step in range(1, steps + 1):
         idx = rng.choice(len(mix_all), batch, replace=len(mix_all) < batch)
         starts = rng.integers(0, n_frames - seg + 1, batch)
@@ -147,14 +153,17 @@ def train(data_dir: str | Path, out_path: str | Path, steps: int = 2000, batch: 
         loss = objective((mix * gain).to(device), f0.to(device), vo.to(device), noise_gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        if torch.isfinite(loss) and torch.isfinite(grad_norm):
+            opt.step()
+            losses.append(loss.item())
+        else:
+            skipped += 1
         sched.step()
-        losses.append(loss.item())
         elapsed = time.time() - t0
         if rank == 0 and (step % 25 == 0 or step == 1):
             entry = {"step": step, "loss": float(np.mean(losses[-25:])), "lr": sched.get_last_lr()[0],
-                     "elapsed_s": round(elapsed, 1)}
+                     "elapsed_s": round(elapsed, 1), "skipped_steps": skipped}
             if valid is not None and step % 250 == 0:
                 entry.update(validate(model, valid, device))
             print(json.dumps(entry), flush=True)
@@ -170,7 +179,8 @@ def train(data_dir: str | Path, out_path: str | Path, steps: int = 2000, batch: 
         if minutes is not None and elapsed > minutes * 60:
             break
     wall = time.time() - t0
-    summary.update({"steps": step, "final_loss": float(np.mean(losses[-50:])), "wall_s": round(wall, 1),
+    summary.update({"steps": step, "skipped_steps": skipped, "final_loss": float(np.mean(losses[-50:])),
+                    "wall_s": round(wall, 1),
                     "hardware": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"})
     if valid is not None and rank == 0:
         summary.update(validate(model, valid, device))
