@@ -9,18 +9,36 @@ choice, a Viterbi path picks per frame the alternative whose rendered power, add
 the mixture's STFT power best (log-spectral distance with a floor), with a cost per frame spent off the tracked
 track and per switch. Voicing is left as tracked. Analysis-by-synthesis pitch choice as in model-based
 multi-pitch estimation (Klapuri 2008; Duan, Pardo & Zhang 2010), with a switching cost as in HMM pitch tracking.
-Measured in docs/separation.md (fifth round).
+
+Then the pitch is re-tracked on the voices' own stems (:func:`retrack_from_stems`): the mixture is separated with
+the corrected F0 and each stem's pitch measured by the monophonic YIN tracker, whose 25-ms analysis follows note
+changes and vibrato that the mixture's 128-ms analysis blurs; it replaces the track's pitch where it lies within
+a few semitones of it (separate-then-track iterations as in iterative multi-pitch estimation, Klapuri 2003).
+Measured in docs/separation.md (fifth and sixth rounds).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from engine.f0.tracks import F0Tracks
-from engine.jobs import Progress, report
+from engine.jobs import Progress, report, sub_progress
 from engine.separation.masks import FIT_RENDER, stft_size
+
+
+@dataclass
+class StemRetrack:
+    """Re-tracking the pitch of each voice on its own separated stem: max_cents: the stem's pitch replaces the
+    track's only this close to it (a stem's pitch farther off is another voice's or an octave); range: the
+    stem's pitch is searched between range[0] × the track's 1st percentile and range[1] × its 99th; passes:
+    separate / re-track rounds."""
+
+    max_cents: float = 300.0
+    range: tuple = (0.7, 1.4)
+    passes: int = 2
+    harmonic_fit: str = "auto"
 
 
 @dataclass
@@ -29,7 +47,8 @@ class F0Correction:
     frames later / earlier); change_cost: cost per frame on another alternative than the tracked one;
     switch_cost: cost per change of alternative; max_hz: band compared; sweeps: passes over the voices;
     chunk_frames: frames decided together; floor_db: floor of the log-spectral distance, dB re the chunk's mean
-    STFT power. Costs are in units of the per-frame mean squared log-power difference."""
+    STFT power; retrack: then re-track the pitch on the separated stems (:func:`retrack_from_stems`; None: no).
+    Costs are in units of the per-frame mean squared log-power difference."""
 
     semitones: tuple = (-2.0, -1.0, 1.0, 2.0)
     shifts: tuple = (-6, -4, -2, 2, 4, 6)
@@ -39,6 +58,7 @@ class F0Correction:
     sweeps: int = 2
     chunk_frames: int = 500
     floor_db: float = -35.0
+    retrack: StemRetrack | None = field(default_factory=StemRetrack)
 
 
 def alternatives(f0_hz: np.ndarray, voiced: np.ndarray, v: int, cfg: F0Correction) -> np.ndarray:
@@ -147,7 +167,45 @@ def correct_f0(model, mono16: np.ndarray, f0_hz: np.ndarray, voiced: np.ndarray,
 def correct_tracks(model, mono16: np.ndarray, tracks: F0Tracks, cfg: F0Correction | None = None,
                    progress: Progress | None = None) -> F0Tracks:
     """``tracks`` on the model's frames (one per hop from 0) with the pitch of their voiced frames corrected
-    against mono16 [N] (the mixture at the model's rate); unvoiced frames keep their values."""
+    against mono16 [N] (the mixture at the model's rate): the Viterbi choice among alternatives
+    (:func:`correct_f0`), then, unless cfg.retrack is None, the pitch re-tracked on the separated stems
+    (:func:`retrack_from_stems`). Unvoiced frames keep their values."""
     f0 = np.where(tracks.f0_hz > 0, tracks.f0_hz, 200.0).astype(np.float32)  # as the model reads it
-    fixed = correct_f0(model, mono16, f0, tracks.voiced, cfg, progress)
-    return F0Tracks(tracks.times_s, np.where(tracks.voiced, fixed, tracks.f0_hz), tracks.voiced, list(tracks.names))
+    cfg = cfg or F0Correction()
+    fixed = correct_f0(model, mono16, f0, tracks.voiced, cfg, sub_progress(progress, 0.0, 0.5 if cfg.retrack else 1.0))
+    out = F0Tracks(tracks.times_s, np.where(tracks.voiced, fixed, tracks.f0_hz), tracks.voiced, list(tracks.names))
+    if cfg.retrack is not None:
+        out = retrack_from_stems(model, mono16, out, cfg.retrack, sub_progress(progress, 0.5, 1.0))
+    return out
+
+
+def retrack_from_stems(model, mono16: np.ndarray, tracks: F0Tracks, cfg: StemRetrack | None = None,
+                       progress: Progress | None = None) -> F0Tracks:
+    """``tracks`` with the pitch of their voiced frames re-measured on each voice's separated stem: the mixture
+    mono16 [N] (model rate) is separated with ``tracks`` (no pitch correction), each stem tracked by the
+    monophonic YIN tracker (:func:`engine.f0.single.track_single`, 25-ms windows: sharper at note changes than
+    the mixture's 128-ms analysis), and where the stem's pitch is voiced and within cfg.max_cents of the track it
+    replaces it. Voicing is kept."""
+    from engine.f0.single import track_single
+    from engine.separation.separate import separate  # separate imports this module
+
+    cfg = cfg or StemRetrack()
+    rate = model.config.sample_rate
+    device = next(model.parameters()).device
+    f0 = tracks.f0_hz.copy()
+    for p in range(cfg.passes):
+        cur = F0Tracks(tracks.times_s, f0, tracks.voiced, list(tracks.names))
+        sep = separate(mono16, rate, cur.n_voices, f0=cur, model=model, require_all_voices=False,
+                       f0_correction="off", harmonic_fit=cfg.harmonic_fit, device=device)
+        for v in range(cur.n_voices):
+            on = cur.voiced[v] & (f0[v] > 0)
+            if on.sum() < 2:
+                continue
+            lo, hi = np.percentile(f0[v][on], [1, 99])
+            fmin, fmax = max(30.0, lo * cfg.range[0]), min(2000.0, hi * cfg.range[1])
+            y = track_single(sep.stems[v, 0], rate, fmin=fmin, fmax=fmax).resampled(tracks.times_s)
+            ok = on & y.voiced[0] & (np.abs(1200 * np.log2(np.maximum(y.f0_hz[0], 1e-3) / np.maximum(f0[v], 1e-3)))
+                                     < cfg.max_cents)
+            f0[v] = np.where(ok, y.f0_hz[0], f0[v])
+        report(progress, (p + 1) / cfg.passes, f"re-tracking F0 on the stems {p + 1}/{cfg.passes}")
+    return F0Tracks(tracks.times_s, f0, tracks.voiced, list(tracks.names))
