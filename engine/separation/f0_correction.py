@@ -37,7 +37,7 @@ class StemRetrack:
 
     max_cents: float = 300.0
     range: tuple = (0.7, 1.4)
-    passes: int = 2
+    passes: int = 1
     harmonic_fit: str = "auto"
 
 
@@ -195,17 +195,18 @@ def retrack_from_stems(model, mono16: np.ndarray, tracks: F0Tracks, cfg: StemRet
     f0 = tracks.f0_hz.copy()
     for p in range(cfg.passes):
         cur = F0Tracks(tracks.times_s, f0, tracks.voiced, list(tracks.names))
-        sep = separate(mono16, rate, cur.n_voices, f0=cur, model=model, require_all_voices=False,
-                       f0_correction="off", harmonic_fit=cfg.harmonic_fit, device=device)
+        stems = separate(mono16, rate, cur.n_voices, f0=cur, model=model, require_all_voices=False,
+                         f0_correction="off", harmonic_fit=cfg.harmonic_fit, device=device).stems[:, 0]
+
         for v in range(cur.n_voices):
             on = cur.voiced[v] & (f0[v] > 0)
             if on.sum() < 2:
                 continue
             lo, hi = np.percentile(f0[v][on], [1, 99])
-            fmin, fmax = max(30.0, lo * cfg.range[0]), min(2000.0, hi * cfg.range[1])
-            y = track_single(sep.stems[v, 0], rate, fmin=fmin, fmax=fmax).resampled(tracks.times_s)
-            ok = on & y.voiced[0] & (np.abs(1200 * np.log2(np.maximum(y.f0_hz[0], 1e-3) / np.maximum(f0[v], 1e-3)))
-                                     < cfg.max_cents)
-            f0[v] = np.where(ok, y.f0_hz[0], f0[v])
+            y = track_single(stems[v], rate, fmin=max(30.0, lo * cfg.range[0]), fmax=min(2000.0, hi * cfg.range[1]))
+            y = y.resampled(tracks.times_s)
+            y = np.where(y.voiced[0], y.f0_hz[0], 0.0)  # the stem's pitch on the tracks' frames, 0: unvoiced
+            near = np.abs(1200 * np.log2(np.maximum(y, 1e-3) / np.maximum(f0[v], 1e-3))) < cfg.max_cents
+            f0[v] = np.where(on & (y > 0) & near, y, f0[v])
         report(progress, (p + 1) / cfg.passes, f"re-tracking F0 on the stems {p + 1}/{cfg.passes}")
     return F0Tracks(tracks.times_s, f0, tracks.voiced, list(tracks.names))
