@@ -177,7 +177,8 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
                                 sub_progress(progress, start_frac, start_frac + 0.05))
         f0_t = _model_f0(tracks)
         start_frac += 0.05
-        notes.append("F0 pitch corrected by analysis-by-synthesis against the mixture")
+        notes.append("F0 pitch corrected by analysis-by-synthesis against the mixture"
+                     + (" and re-tracked on the separated stems" if correction.retrack is not None else ""))
     if refine_steps > 0:
         from engine.separation.refine import refine
 
