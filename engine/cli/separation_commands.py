@@ -81,7 +81,7 @@ def _add_bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate", type=int, default=44100, help="its sample rate (default 44100)")
     p.add_argument("--device", help="torch device (default cpu)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
-    p.add_argument("--track-f0", action="store_true", help="also time F0 tracking from the mixture")
+    p.add_argument("--track-f0", action="store_true", help="also time F0 tracking alone, and the whole separation with tracked F0 (no --f0)")
     p.add_argument("--refine", type=int, default=0, help="also time separation with this many refinement steps")
     p.add_argument("--json", action="store_true")
 

@@ -96,5 +96,10 @@ def bench(seconds: float = 180.0, rate: int = 44100, device=None, threads: int |
         t0 = time.perf_counter()
         track_voices(audio, rate, 4)
         result["track_f0_s"] = round(time.perf_counter() - t0, 3)
+        # what a user waits for without --f0: tracking, pitch correction and stem re-tracking, then the masks
+        t0, c0 = time.perf_counter(), time.process_time()
+        separate(audio, rate, 4, model=model, device=device)
+        result["separate_tracked_s"] = round(time.perf_counter() - t0, 3)
+        result["separate_tracked_cpu_s"] = round(time.process_time() - c0, 3)
     result.update(bench_filter())
     return result
