@@ -1,4 +1,9 @@
-"""``motet f0``, ``motet eval f0`` and ``motet bench f0``: per-voice F0 of a choir recording, its quality, its speed."""
+"""``motet f0``, ``motet eval f0`` and ``motet bench f0``: per-voice F0 of a choir recording, its quality, its speed.
+
+Option ``--refine-with-separation`` (and the eval modes ``blind+separation`` / ``informed+separation``): the tracks
+are then refined by the separation area's model (:func:`refine_with_separation`). That glue lives here, in the CLI
+layer, so that ``engine/f0`` never imports ``engine/separation`` (the separation imports the tracker).
+"""
 from __future__ import annotations
 
 import argparse
@@ -13,6 +18,54 @@ def _add_track(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True, help="CSV to write: time (s) and one column per voice in Hz")
     p.add_argument("--voices", type=int, default=4, help="number of voices (default 4: soprano/alto/tenor/bass)")
     p.add_argument("--score", help="MusicXML or MIDI score of the piece: score-informed tracking")
+    p.add_argument("--refine-with-separation", action="store_true",
+                   help="then refine the tracks' pitch with the separation model (analysis-by-synthesis pitch "
+                        "correction, then YIN on each separated stem; voicing kept): closer to the sung pitch at "
+                        "note changes and in vibrato, but several times slower than tracking alone")
+
+
+SEPARATION_NOTE = ("pitch refined with the separation model (assets/models/separation.pt): analysis-by-synthesis "
+                   "correction, then re-tracked by YIN on each separated stem; voicing as tracked")
+
+
+def separation_refiner():
+    """A function ``(mono [N], sample_rate, tracks) -> F0Tracks`` that refines tracks with the shipped separation
+    model (loaded once here), for :func:`refine_with_separation` callers that refine many recordings."""
+    from engine.separation.model import SeparationModel, default_model_path
+
+    model = SeparationModel.load(default_model_path()).eval()
+    return lambda mono, sample_rate, tracks, progress=None: refine_with_separation(
+        mono, sample_rate, tracks, model=model, progress=progress)
+
+
+def refine_with_separation(mono, sample_rate: int, tracks, model=None, progress=None):
+    """``tracks`` (F0Tracks [V, T] on their own frames) with the pitch of their voiced frames refined by the
+    separation model: :func:`engine.separation.f0_correction.correct_tracks` (analysis-by-synthesis choice among
+    ±1-2 semitone and ±2-6-frame alternatives, then YIN on each stem separated with the corrected F0, within 300
+    cents) on the model's 16-ms frames, mapped back onto the tracks' frames. mono: [N] mixture at
+    ``sample_rate``. Voicing and unvoiced frames are kept as tracked; 2 to 8 voices."""
+    import math
+
+    import numpy as np
+    import soxr
+
+    from engine.f0.tracks import F0Tracks
+    from engine.separation.f0_correction import correct_tracks
+    from engine.separation.model import SeparationModel, default_model_path
+
+    if not 2 <= tracks.n_voices <= 8:
+        raise MotetError(f"--refine-with-separation: the separation model needs 2 to 8 voices, not {tracks.n_voices}")
+    model = model or SeparationModel.load(default_model_path()).eval()
+    rate, hop = model.config.sample_rate, model.config.hop
+    x = np.asarray(mono, dtype=np.float32)
+    if sample_rate != rate:
+        x = soxr.resample(x, sample_rate, rate).astype(np.float32)
+    n_frames = int(math.ceil(len(x) / hop))
+    x = np.pad(x, (0, n_frames * hop - len(x)))
+    on_grid = tracks.resampled(np.arange(n_frames) * hop / rate)
+    refined = correct_tracks(model, x, on_grid, progress=progress).resampled(tracks.times_s)
+    f0 = np.where(tracks.voiced & refined.voiced, refined.f0_hz, tracks.f0_hz)
+    return F0Tracks(tracks.times_s, f0, tracks.voiced, list(tracks.names))
 
 
 def _run_track(args: argparse.Namespace) -> int:
@@ -24,37 +77,66 @@ def _run_track(args: argparse.Namespace) -> int:
     if not str(args.output).lower().endswith(".csv"):
         raise MotetError(f"{args.output}: the output must be a .csv file")
     audio = load_audio(args.input, mono=True)
+    if args.refine_with_separation and not 2 <= args.voices <= 8:
+        raise MotetError(f"--refine-with-separation: the separation model needs 2 to 8 voices, not {args.voices}")
     tracks = track_voices(audio.mono(), audio.sample_rate, args.voices, score=args.score)
+    if args.refine_with_separation:
+        tracks = refine_with_separation(audio.mono(), audio.sample_rate, tracks)
     try:
         tracks.to_csv(args.output)
     except OSError as err:
         raise MotetError(f"{args.output}: cannot write ({err.strerror})") from None
     voiced = ", ".join(f"{n} {100 * tracks.voiced[i].mean():.0f}%" for i, n in enumerate(tracks.names))
     print(f"wrote {args.output}: {tracks.n_frames} frames of {tracks.n_voices} voices (voiced: {voiced})")
+    if args.refine_with_separation:
+        print(f"note: {SEPARATION_NOTE}")
     return 0
 
 
 def _add_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", choices=["csd", "synthetic"], default="csd")
-    p.add_argument("--mode", choices=["blind", "informed", "both"], default="both")
+    p.add_argument("--mode", default="both",
+                   help="comma-separated tracking modes among " + ", ".join(EVAL_MODES) + "; 'both' = blind,informed "
+                        "(default), 'all' = all four. The +separation modes refine the mode's tracks with the "
+                        "separation model (as motet f0 --refine-with-separation; about 30-60 s more per mode on CSD)")
     p.add_argument("--excerpts", type=int, default=12, help="synthetic: number of 8-s test-split excerpts")
     p.add_argument("--json", action="store_true", help="print the result as JSON on the last line")
+
+
+EVAL_MODES = ("blind", "informed", "blind+separation", "informed+separation")
+
+
+def eval_modes(text: str) -> tuple:
+    """The modes named by ``--mode`` (comma-separated; 'both', 'all'), in the order given, without repeats."""
+    aliases = {"both": ("blind", "informed"), "all": EVAL_MODES}
+    modes = []
+    for word in (w.strip() for w in text.split(",")):
+        for mode in aliases.get(word, (word,)):
+            if mode not in EVAL_MODES:
+                raise MotetError(f"--mode {word}: not a mode (choose among {', '.join(EVAL_MODES)}, both, all)")
+            if mode not in modes:
+                modes.append(mode)
+    return tuple(modes)
 
 
 def _run_eval(args: argparse.Namespace) -> int:
     from engine.f0.evaluation import eval_csd, eval_synthetic
 
-    modes = ("blind", "informed") if args.mode == "both" else (args.mode,)
+    modes = eval_modes(args.mode)
+    refiner = separation_refiner() if any(m.endswith("+separation") for m in modes) else None
     if args.dataset == "csd":
-        result = eval_csd(modes)
+        result = eval_csd(modes, refine=refiner)
     else:
         if args.excerpts < 1:
             raise MotetError(f"--excerpts {args.excerpts}: need at least 1")
-        result = eval_synthetic(args.excerpts, modes=modes)
+        result = eval_synthetic(args.excerpts, modes=modes, refine=refiner)
+    if refiner is not None:
+        result["separation"] = SEPARATION_NOTE
     for mode in modes:
         print(f"{args.dataset} {mode}: " + "; ".join(
             f"{name} RPA {m['rpa']:.3f} RCA {m['rca']:.3f} VR {m['voicing_recall']:.3f} "
-            f"VFA {m['voicing_false_alarm']:.3f}" for name, m in result[mode].items() if isinstance(m, dict)))
+            f"VFA {m['voicing_false_alarm']:.3f}" for name, m in result[mode].items() if isinstance(m, dict))
+              + f" ({result[mode]['seconds']:.1f} s)")
     if args.json:
         print(json.dumps(result))
     return 0
@@ -63,6 +145,8 @@ def _run_eval(args: argparse.Namespace) -> int:
 def _add_bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seconds", type=float, default=60.0, help="length of the synthetic choir recording timed")
     p.add_argument("--threads", type=int, default=2, help="CPU threads (the target is set for 2)")
+    p.add_argument("--refine-with-separation", action="store_true",
+                   help="also time blind tracking followed by the separation model's refinement")
     p.add_argument("--json", action="store_true", help="print the result as JSON on the last line")
 
 
@@ -102,6 +186,16 @@ def _run_bench(args: argparse.Namespace) -> int:
                    "target_x_realtime": 0.1})
     print(f"blind 4-voice tracking: {blind:.2f} s for {audio_s:.0f} s of audio ({blind / audio_s:.3f}x real time); "
           f"one voice: {single / audio_s:.4f}x real time")
+    if args.refine_with_separation:
+        refine = separation_refiner()  # model loaded outside the timing, as the eval does
+        refine(mixture[:16000], 16000, track_voices(mixture[:16000], 16000, 4))  # warm-up
+        t0 = time.perf_counter()
+        refine(mixture, 16000, track_voices(mixture, 16000, 4))
+        refined = time.perf_counter() - t0
+        result.update({"blind_separation_s": round(refined, 3),
+                       "blind_separation_x_realtime": round(refined / audio_s, 4)})
+        print(f"blind tracking + refinement with the separation model: {refined:.2f} s "
+              f"({refined / audio_s:.3f}x real time)")
     if args.json:
         print(json.dumps(result))
     return 0
