@@ -1,8 +1,8 @@
 """``motet f0``, ``motet eval f0`` and ``motet bench f0``: per-voice F0 of a choir recording, its quality, its speed.
 
-Option ``--refine-with-separation`` (and the eval modes ``blind+separation`` / ``informed+separation``): the tracks
-are then refined by the separation area's model (:func:`refine_with_separation`). That glue lives here, in the CLI
-layer, so that ``engine/f0`` never imports ``engine/separation`` (the separation imports the tracker).
+Option ``--refine-with-separation [full|stems]`` (and the eval modes ``<mode>+separation`` / ``<mode>+stems``):
+the tracks are then refined by the separation area's model (:func:`refine_with_separation`). That glue lives here,
+in the CLI layer, so that ``engine/f0`` never imports ``engine/separation`` (the separation imports the tracker).
 """
 from __future__ import annotations
 
@@ -12,47 +12,47 @@ import json
 from engine.cli import Command
 from engine.errors import MotetError
 
+# how the separation model refines tracks: the eval mode suffix -> refine_with_separation's method
+REFINE_METHODS = {"separation": "full", "stems": "stems"}
+REFINE_NOTES = {
+    "full": "pitch refined with the separation model (assets/models/separation.pt): analysis-by-synthesis "
+            "correction, then re-tracked by YIN on each separated stem; voicing as tracked",
+    "stems": "pitch re-tracked by YIN on each stem separated by the separation model (assets/models/separation.pt);"
+             " voicing as tracked",
+}
+
 
 def _add_track(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", help="choir recording (WAV/FLAC/OGG/MP3)")
     p.add_argument("-o", "--output", required=True, help="CSV to write: time (s) and one column per voice in Hz")
     p.add_argument("--voices", type=int, default=4, help="number of voices (default 4: soprano/alto/tenor/bass)")
     p.add_argument("--score", help="MusicXML or MIDI score of the piece: score-informed tracking")
-    p.add_argument("--refine-with-separation", action="store_true",
-                   help="then refine the tracks' pitch with the separation model (analysis-by-synthesis pitch "
-                        "correction, then YIN on each separated stem; voicing kept): closer to the sung pitch at "
-                        "note changes and in vibrato, but several times slower than tracking alone")
+    p.add_argument("--refine-with-separation", nargs="?", const="full", choices=["full", "stems"],
+                   help="then refine the tracks' pitch with the separation model (voicing kept): 'full' (the "
+                        "default) = analysis-by-synthesis pitch correction, then YIN on each separated stem "
+                        "(~0.2x real time on 2 cores); 'stems' = only YIN on each separated stem (~0.05x). "
+                        "Closer to the sung pitch at note changes and in vibrato (docs/f0.md, fifth round)")
 
 
-SEPARATION_NOTE = ("pitch refined with the separation model (assets/models/separation.pt): analysis-by-synthesis "
-                   "correction, then re-tracked by YIN on each separated stem; voicing as tracked")
-
-
-def separation_refiner():
-    """A function ``(mono [N], sample_rate, tracks) -> F0Tracks`` that refines tracks with the shipped separation
-    model (loaded once here), for :func:`refine_with_separation` callers that refine many recordings."""
-    from engine.separation.model import SeparationModel, default_model_path
-
-    model = SeparationModel.load(default_model_path()).eval()
-    return lambda mono, sample_rate, tracks, progress=None: refine_with_separation(
-        mono, sample_rate, tracks, model=model, progress=progress)
-
-
-def refine_with_separation(mono, sample_rate: int, tracks, model=None, progress=None):
+def refine_with_separation(mono, sample_rate: int, tracks, model=None, method: str = "full", progress=None):
     """``tracks`` (F0Tracks [V, T] on their own frames) with the pitch of their voiced frames refined by the
-    separation model: :func:`engine.separation.f0_correction.correct_tracks` (analysis-by-synthesis choice among
-    ±1-2 semitone and ±2-6-frame alternatives, then YIN on each stem separated with the corrected F0, within 300
-    cents) on the model's 16-ms frames, mapped back onto the tracks' frames. mono: [N] mixture at
-    ``sample_rate``. Voicing and unvoiced frames are kept as tracked; 2 to 8 voices."""
+    separation model, on the model's 16-ms frames and mapped back onto the tracks' frames. mono: [N] mixture at
+    ``sample_rate``; 2 to 8 voices. method 'full':
+    :func:`engine.separation.f0_correction.correct_tracks` (analysis-by-synthesis choice among ±1-2 semitone and
+    ±2-6-frame alternatives, then YIN on each stem separated with the corrected F0, within 300 cents); 'stems':
+    :func:`engine.separation.f0_correction.retrack_from_stems` only (YIN on the stems separated with the tracked
+    F0; ~4x cheaper). Both with the separation area's defaults. Voicing and unvoiced frames are kept as tracked."""
     import math
 
     import numpy as np
     import soxr
 
     from engine.f0.tracks import F0Tracks
-    from engine.separation.f0_correction import correct_tracks
+    from engine.separation.f0_correction import correct_tracks, retrack_from_stems
     from engine.separation.model import SeparationModel, default_model_path
 
+    if method not in ("full", "stems"):
+        raise MotetError(f"--refine-with-separation {method}: choose full or stems")
     if not 2 <= tracks.n_voices <= 8:
         raise MotetError(f"--refine-with-separation: the separation model needs 2 to 8 voices, not {tracks.n_voices}")
     model = model or SeparationModel.load(default_model_path()).eval()
@@ -63,9 +63,20 @@ def refine_with_separation(mono, sample_rate: int, tracks, model=None, progress=
     n_frames = int(math.ceil(len(x) / hop))
     x = np.pad(x, (0, n_frames * hop - len(x)))
     on_grid = tracks.resampled(np.arange(n_frames) * hop / rate)
-    refined = correct_tracks(model, x, on_grid, progress=progress).resampled(tracks.times_s)
+    refine = correct_tracks if method == "full" else retrack_from_stems
+    refined = refine(model, x, on_grid, progress=progress).resampled(tracks.times_s)
     f0 = np.where(tracks.voiced & refined.voiced, refined.f0_hz, tracks.f0_hz)
     return F0Tracks(tracks.times_s, f0, tracks.voiced, list(tracks.names))
+
+
+def separation_refiners(methods) -> dict:
+    """{method: function (mono [N], sample_rate, tracks) -> F0Tracks} refining with the shipped separation model,
+    loaded once here (for callers that refine many recordings: the evaluation, the benchmark)."""
+    from engine.separation.model import SeparationModel, default_model_path
+
+    model = SeparationModel.load(default_model_path()).eval()
+    return {m: (lambda mono, rate, tracks, m=m: refine_with_separation(mono, rate, tracks, model=model, method=m))
+            for m in methods}
 
 
 def _run_track(args: argparse.Namespace) -> int:
@@ -81,7 +92,7 @@ def _run_track(args: argparse.Namespace) -> int:
         raise MotetError(f"--refine-with-separation: the separation model needs 2 to 8 voices, not {args.voices}")
     tracks = track_voices(audio.mono(), audio.sample_rate, args.voices, score=args.score)
     if args.refine_with_separation:
-        tracks = refine_with_separation(audio.mono(), audio.sample_rate, tracks)
+        tracks = refine_with_separation(audio.mono(), audio.sample_rate, tracks, method=args.refine_with_separation)
     try:
         tracks.to_csv(args.output)
     except OSError as err:
@@ -89,7 +100,7 @@ def _run_track(args: argparse.Namespace) -> int:
     voiced = ", ".join(f"{n} {100 * tracks.voiced[i].mean():.0f}%" for i, n in enumerate(tracks.names))
     print(f"wrote {args.output}: {tracks.n_frames} frames of {tracks.n_voices} voices (voiced: {voiced})")
     if args.refine_with_separation:
-        print(f"note: {SEPARATION_NOTE}")
+        print(f"note: {REFINE_NOTES[args.refine_with_separation]}")
     return 0
 
 
@@ -97,13 +108,14 @@ def _add_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", choices=["csd", "synthetic"], default="csd")
     p.add_argument("--mode", default="both",
                    help="comma-separated tracking modes among " + ", ".join(EVAL_MODES) + "; 'both' = blind,informed "
-                        "(default), 'all' = all four. The +separation modes refine the mode's tracks with the "
-                        "separation model (as motet f0 --refine-with-separation; about 30-60 s more per mode on CSD)")
+                        "(default), 'all' = all six. <mode>+separation / <mode>+stems: that mode's tracks refined "
+                        "by the separation model as motet f0 --refine-with-separation full / stems (about 30 / 7 s "
+                        "more per mode on CSD)")
     p.add_argument("--excerpts", type=int, default=12, help="synthetic: number of 8-s test-split excerpts")
     p.add_argument("--json", action="store_true", help="print the result as JSON on the last line")
 
 
-EVAL_MODES = ("blind", "informed", "blind+separation", "informed+separation")
+EVAL_MODES = ("blind", "informed", "blind+separation", "informed+separation", "blind+stems", "informed+stems")
 
 
 def eval_modes(text: str) -> tuple:
@@ -123,15 +135,17 @@ def _run_eval(args: argparse.Namespace) -> int:
     from engine.f0.evaluation import eval_csd, eval_synthetic
 
     modes = eval_modes(args.mode)
-    refiner = separation_refiner() if any(m.endswith("+separation") for m in modes) else None
+    if args.dataset == "synthetic" and args.excerpts < 1:
+        raise MotetError(f"--excerpts {args.excerpts}: need at least 1")
+    suffixes = {m.partition("+")[2] for m in modes} - {""}
+    by_method = separation_refiners({REFINE_METHODS[s] for s in suffixes}) if suffixes else {}
+    refiners = {s: by_method[REFINE_METHODS[s]] for s in suffixes}
     if args.dataset == "csd":
-        result = eval_csd(modes, refine=refiner)
+        result = eval_csd(modes, refiners=refiners)
     else:
-        if args.excerpts < 1:
-            raise MotetError(f"--excerpts {args.excerpts}: need at least 1")
-        result = eval_synthetic(args.excerpts, modes=modes, refine=refiner)
-    if refiner is not None:
-        result["separation"] = SEPARATION_NOTE
+        result = eval_synthetic(args.excerpts, modes=modes, refiners=refiners)
+    for s in sorted(suffixes):
+        result[s] = REFINE_NOTES[REFINE_METHODS[s]]
     for mode in modes:
         print(f"{args.dataset} {mode}: " + "; ".join(
             f"{name} RPA {m['rpa']:.3f} RCA {m['rca']:.3f} VR {m['voicing_recall']:.3f} "
@@ -146,7 +160,7 @@ def _add_bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seconds", type=float, default=60.0, help="length of the synthetic choir recording timed")
     p.add_argument("--threads", type=int, default=2, help="CPU threads (the target is set for 2)")
     p.add_argument("--refine-with-separation", action="store_true",
-                   help="also time blind tracking followed by the separation model's refinement")
+                   help="also time blind tracking followed by the separation model's refinement (full and stems)")
     p.add_argument("--json", action="store_true", help="print the result as JSON on the last line")
 
 
@@ -187,15 +201,16 @@ def _run_bench(args: argparse.Namespace) -> int:
     print(f"blind 4-voice tracking: {blind:.2f} s for {audio_s:.0f} s of audio ({blind / audio_s:.3f}x real time); "
           f"one voice: {single / audio_s:.4f}x real time")
     if args.refine_with_separation:
-        refine = separation_refiner()  # model loaded outside the timing, as the eval does
-        refine(mixture[:16000], 16000, track_voices(mixture[:16000], 16000, 4))  # warm-up
-        t0 = time.perf_counter()
-        refine(mixture, 16000, track_voices(mixture, 16000, 4))
-        refined = time.perf_counter() - t0
-        result.update({"blind_separation_s": round(refined, 3),
-                       "blind_separation_x_realtime": round(refined / audio_s, 4)})
-        print(f"blind tracking + refinement with the separation model: {refined:.2f} s "
-              f"({refined / audio_s:.3f}x real time)")
+        refiners = separation_refiners(("full", "stems"))  # model loaded outside the timing, as the eval does
+        for method, refine in refiners.items():
+            refine(mixture[:16000], 16000, track_voices(mixture[:16000], 16000, 4))  # warm-up
+            t0 = time.perf_counter()
+            refine(mixture, 16000, track_voices(mixture, 16000, 4))
+            took = time.perf_counter() - t0
+            key = "blind_separation" if method == "full" else "blind_stems"
+            result.update({f"{key}_s": round(took, 3), f"{key}_x_realtime": round(took / audio_s, 4)})
+            print(f"blind tracking + refinement with the separation model ({method}): {took:.2f} s "
+                  f"({took / audio_s:.3f}x real time)")
     if args.json:
         print(json.dumps(result))
     return 0

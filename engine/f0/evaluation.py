@@ -6,10 +6,10 @@ that reproduces the dataset's own ``f0/crepe/Nino_Dios_SATB_gtf0.csv``). The CSD
 for the score-informed run it is rebuilt from ``f0/midi/Nino_Dios_SATB_gtf0.csv`` (the score's MIDI rendered as
 F0; each run of one pitch becomes a note) -- its timing is the score's, not the singers', so it must be aligned.
 
-Modes: ``blind``, ``informed`` (score-informed), and ``<mode>+separation``: that mode's tracks refined by a
-``refine(mono [N], sample_rate, tracks) -> F0Tracks`` callable the caller passes in (the CLI passes the separation
-model's refinement; engine/f0 does not import engine/separation). A refined mode's seconds include its base
-tracking (reused when the base mode runs too).
+Modes: ``blind``, ``informed`` (score-informed), and ``<mode>+<how>``: that mode's tracks refined by
+``refiners[how]``, a ``(mono [N], sample_rate, tracks) -> F0Tracks`` callable the caller passes in (the CLI passes
+the separation model's refinements as ``separation`` and ``stems``; engine/f0 does not import engine/separation).
+A refined mode's seconds include its base tracking (reused when the base mode runs too).
 """
 from __future__ import annotations
 
@@ -77,9 +77,9 @@ def csd_score_midi(folder: Path) -> Path:
     return path
 
 
-def _track_modes(mixture: np.ndarray, rate: int, modes, score_fn, refine=None) -> dict:
+def _track_modes(mixture: np.ndarray, rate: int, modes, score_fn, refiners=None) -> dict:
     """{mode: (F0Tracks, seconds)} for one mixture [N]; score_fn() -> the score for the informed modes. A refined
-    mode (``<base>+separation``) reuses its base mode's tracks and adds the refinement's seconds to the base's."""
+    mode (``<base>+<how>``) reuses its base mode's tracks and adds the refinement's seconds to the base's."""
     import time
 
     from engine.f0 import track_voices
@@ -88,8 +88,8 @@ def _track_modes(mixture: np.ndarray, rate: int, modes, score_fn, refine=None) -
     out = {}
     for mode in modes:
         base, _, refined = mode.partition("+")
-        if base not in ("blind", "informed") or refined not in ("", "separation"):
-            raise ValueError(f"unknown F0 mode {mode!r}")
+        if base not in ("blind", "informed") or (refined and refined not in (refiners or {})):
+            raise ValueError(f"unknown F0 mode {mode!r} (refiners given: {sorted(refiners or {})})")
         if base not in base_done:
             score = score_fn() if base == "informed" else None
             t0 = time.perf_counter()
@@ -97,23 +97,21 @@ def _track_modes(mixture: np.ndarray, rate: int, modes, score_fn, refine=None) -
             base_done[base] = (tracks, time.perf_counter() - t0)
         tracks, seconds = base_done[base]
         if refined:
-            if refine is None:
-                raise ValueError(f"mode {mode!r} needs a refine callable")
             t0 = time.perf_counter()
-            tracks = refine(mixture, rate, tracks)
+            tracks = refiners[refined](mixture, rate, tracks)
             seconds += time.perf_counter() - t0
         out[mode] = (tracks, seconds)
     return out
 
 
-def eval_csd(modes=("blind", "informed"), progress=None, refine=None) -> dict:
-    """Metrics per voice of each tracking mode on CSD, and the seconds each took (refine: see the module doc)."""
+def eval_csd(modes=("blind", "informed"), progress=None, refiners=None) -> dict:
+    """Metrics per voice of each tracking mode on CSD, and the seconds each took (refiners: see the module doc)."""
     mixture, rate, reference = csd_mixture_and_reference()
     out = {"dataset": "csd", "audio_s": round(len(mixture) / rate, 2),
            "reference": f"CREPE on the close-mic stems of singer set 4, voiced where confidence > {CREPE_CONFIDENCE}"}
     with tempfile.TemporaryDirectory() as tmp:
         for mode, (tracks, seconds) in _track_modes(mixture, rate, modes, lambda: csd_score_midi(Path(tmp)),
-                                                    refine).items():
+                                                    refiners).items():
             out[mode] = score_tracks(tracks, reference)
             out[mode]["seconds"] = round(seconds, 2)
     if any(m.startswith("informed") for m in modes):
@@ -140,9 +138,9 @@ def synthetic_excerpts(n_excerpts: int, seconds: float = 8.0, seed: int = 2026):
         yield excerpt
 
 
-def eval_synthetic(n_excerpts: int = 12, seconds: float = 8.0, modes=("blind", "informed"), refine=None) -> dict:
+def eval_synthetic(n_excerpts: int = 12, seconds: float = 8.0, modes=("blind", "informed"), refiners=None) -> dict:
     """Metrics per voice on synthetic test-split excerpts (metrics averaged over excerpts). The score-informed run
-    gets the excerpt's own notes as a MIDI score (at the written tempo, without the singers' timing). refine: see
+    gets the excerpt's own notes as a MIDI score (at the written tempo, without the singers' timing). refiners: see
     the module doc."""
     sums: dict = {mode: [] for mode in modes}
     seconds_taken = {mode: 0.0 for mode in modes}
@@ -156,7 +154,7 @@ def eval_synthetic(n_excerpts: int = 12, seconds: float = 8.0, modes=("blind", "
                 excerpt_score(ex, score)
                 return score
 
-            for mode, (tracks, took) in _track_modes(ex.mixture, 16000, modes, score_fn, refine).items():
+            for mode, (tracks, took) in _track_modes(ex.mixture, 16000, modes, score_fn, refiners).items():
                 seconds_taken[mode] += took
                 sums[mode].append(score_tracks(tracks, ex.f0))
     out = {"dataset": "synthetic", "split": "test", "excerpts": n_excerpts, "audio_s": round(audio_s, 1)}
