@@ -30,7 +30,7 @@ def _add_track(p: argparse.ArgumentParser) -> None:
     p.add_argument("--refine-with-separation", nargs="?", const="full", choices=["full", "stems"],
                    help="then refine the tracks' pitch with the separation model (voicing kept): 'full' (the "
                         "default) = analysis-by-synthesis pitch correction, then YIN on each separated stem "
-                        "(~0.2x real time on 2 cores); 'stems' = only YIN on each separated stem (~0.05x). "
+                        "(~0.2x real time on 2 cores); 'stems' = only YIN on each separated stem (~0.09x). "
                         "Closer to the sung pitch at note changes and in vibrato (docs/f0.md, fifth round)")
 
 
