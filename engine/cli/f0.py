@@ -1,8 +1,8 @@
 """``motet f0``, ``motet eval f0`` and ``motet bench f0``: per-voice F0 of a choir recording, its quality, its speed.
 
 Option ``--refine-with-separation [full|stems]`` (and the eval modes ``<mode>+separation`` / ``<mode>+stems``):
-the tracks are then refined by the separation area's model (:func:`refine_with_separation`). That glue lives here,
-in the CLI layer, so that ``engine/f0`` never imports ``engine/separation`` (the separation imports the tracker).
+the tracks are then refined by the separation model (:func:`engine.separation.f0_correction.refine_tracks`);
+``engine/f0`` never imports ``engine/separation`` (the separation imports the tracker), so the two meet here.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import json
 from engine.cli import Command
 from engine.errors import MotetError
 
-# how the separation model refines tracks: the eval mode suffix -> refine_with_separation's method
+# how the separation model refines tracks: the eval mode suffix -> refine_tracks' method
 REFINE_METHODS = {"separation": "full", "stems": "stems"}
 REFINE_NOTES = {
     "full": "pitch refined with the separation model (assets/models/separation.pt): analysis-by-synthesis "
@@ -34,48 +34,14 @@ def _add_track(p: argparse.ArgumentParser) -> None:
                         "Closer to the sung pitch at note changes and in vibrato (docs/f0.md, fifth round)")
 
 
-def refine_with_separation(mono, sample_rate: int, tracks, model=None, method: str = "full", progress=None):
-    """``tracks`` (F0Tracks [V, T] on their own frames) with the pitch of their voiced frames refined by the
-    separation model, on the model's 16-ms frames and mapped back onto the tracks' frames. mono: [N] mixture at
-    ``sample_rate``; 2 to 8 voices. method 'full':
-    :func:`engine.separation.f0_correction.correct_tracks` (analysis-by-synthesis choice among ±1-2 semitone and
-    ±2-6-frame alternatives, then YIN on each stem separated with the corrected F0, within 300 cents); 'stems':
-    :func:`engine.separation.f0_correction.retrack_from_stems` only (YIN on the stems separated with the tracked
-    F0; ~4x cheaper). Both with the separation area's defaults. Voicing and unvoiced frames are kept as tracked."""
-    import math
-
-    import numpy as np
-    import soxr
-
-    from engine.f0.tracks import F0Tracks
-    from engine.separation.f0_correction import correct_tracks, retrack_from_stems
-    from engine.separation.model import SeparationModel, default_model_path
-
-    if method not in ("full", "stems"):
-        raise MotetError(f"--refine-with-separation {method}: choose full or stems")
-    if not 2 <= tracks.n_voices <= 8:
-        raise MotetError(f"--refine-with-separation: the separation model needs 2 to 8 voices, not {tracks.n_voices}")
-    model = model or SeparationModel.load(default_model_path()).eval()
-    rate, hop = model.config.sample_rate, model.config.hop
-    x = np.asarray(mono, dtype=np.float32)
-    if sample_rate != rate:
-        x = soxr.resample(x, sample_rate, rate).astype(np.float32)
-    n_frames = int(math.ceil(len(x) / hop))
-    x = np.pad(x, (0, n_frames * hop - len(x)))
-    on_grid = tracks.resampled(np.arange(n_frames) * hop / rate)
-    refine = correct_tracks if method == "full" else retrack_from_stems
-    refined = refine(model, x, on_grid, progress=progress).resampled(tracks.times_s)
-    f0 = np.where(tracks.voiced & refined.voiced, refined.f0_hz, tracks.f0_hz)
-    return F0Tracks(tracks.times_s, f0, tracks.voiced, list(tracks.names))
-
-
 def separation_refiners(methods) -> dict:
     """{method: function (mono [N], sample_rate, tracks) -> F0Tracks} refining with the shipped separation model,
     loaded once here (for callers that refine many recordings: the evaluation, the benchmark)."""
+    from engine.separation.f0_correction import refine_tracks
     from engine.separation.model import SeparationModel, default_model_path
 
     model = SeparationModel.load(default_model_path()).eval()
-    return {m: (lambda mono, rate, tracks, m=m: refine_with_separation(mono, rate, tracks, model=model, method=m))
+    return {m: (lambda mono, rate, tracks, m=m: refine_tracks(mono, rate, tracks, model=model, method=m))
             for m in methods}
 
 
@@ -92,7 +58,9 @@ def _run_track(args: argparse.Namespace) -> int:
         raise MotetError(f"--refine-with-separation: the separation model needs 2 to 8 voices, not {args.voices}")
     tracks = track_voices(audio.mono(), audio.sample_rate, args.voices, score=args.score)
     if args.refine_with_separation:
-        tracks = refine_with_separation(audio.mono(), audio.sample_rate, tracks, method=args.refine_with_separation)
+        from engine.separation.f0_correction import refine_tracks
+
+        tracks = refine_tracks(audio.mono(), audio.sample_rate, tracks, method=args.refine_with_separation)
     try:
         tracks.to_csv(args.output)
     except OSError as err:

@@ -18,11 +18,13 @@ Measured in docs/separation.md (fifth and sixth rounds).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from engine.errors import MotetError
 from engine.f0.tracks import F0Tracks
 from engine.jobs import Progress, report, sub_progress
 from engine.separation.masks import FIT_RENDER, stft_size
@@ -33,7 +35,7 @@ class StemRetrack:
     """Re-tracking the pitch of each voice on its own separated stem: max_cents: the stem's pitch replaces the
     track's only this close to it (a stem's pitch farther off is another voice's or an octave); range: the
     stem's pitch is searched between range[0] × the track's 1st percentile and range[1] × its 99th; passes:
-    separate / re-track rounds."""
+    separate / re-track rounds; harmonic_fit: the per-harmonic fit of those separations' masks (auto|on|off)."""
 
     max_cents: float = 300.0
     range: tuple = (0.7, 1.4)
@@ -209,4 +211,33 @@ def retrack_from_stems(model, mono16: np.ndarray, tracks: F0Tracks, cfg: StemRet
             near = np.abs(1200 * np.log2(np.maximum(y, 1e-3) / np.maximum(f0[v], 1e-3))) < cfg.max_cents
             f0[v] = np.where(on & (y > 0) & near, y, f0[v])
         report(progress, (p + 1) / cfg.passes, f"re-tracking F0 on the stems {p + 1}/{cfg.passes}")
+    return F0Tracks(tracks.times_s, f0, tracks.voiced, list(tracks.names))
+
+
+def refine_tracks(mono: np.ndarray, sample_rate: int, tracks: F0Tracks, model=None, method: str = "full",
+                  progress: Progress | None = None) -> F0Tracks:
+    """``tracks`` (any frames) with the pitch of their voiced frames refined by the separation model (default: the
+    shipped one), for ``motet f0 --refine-with-separation``: computed on the model's 16-ms frames, mapped back onto
+    the tracks' frames. mono: [N] mixture at ``sample_rate`` (Hz); 2 to 8 voices. method 'full':
+    :func:`correct_tracks` (pitch correction, then the stem re-tracking); 'stems': :func:`retrack_from_stems` only
+    (~4x cheaper). Voicing and unvoiced frames are kept as tracked."""
+    import soxr
+
+    from engine.separation.model import SeparationModel, default_model_path
+
+    if method not in ("full", "stems"):
+        raise MotetError(f"--refine-with-separation {method}: choose full or stems")
+    if not 2 <= tracks.n_voices <= 8:
+        raise MotetError(f"--refine-with-separation: the separation model needs 2 to 8 voices, not {tracks.n_voices}")
+    model = model or SeparationModel.load(default_model_path()).eval()
+    rate, hop = model.config.sample_rate, model.config.hop
+    x = np.asarray(mono, dtype=np.float32)
+    if sample_rate != rate:
+        x = soxr.resample(x, sample_rate, rate).astype(np.float32)
+    n_frames = int(math.ceil(len(x) / hop))
+    x = np.pad(x, (0, n_frames * hop - len(x)))
+    on_grid = tracks.resampled(np.arange(n_frames) * hop / rate)
+    refine = correct_tracks if method == "full" else retrack_from_stems
+    refined = refine(model, x, on_grid, progress=progress).resampled(tracks.times_s)
+    f0 = np.where(tracks.voiced & refined.voiced, refined.f0_hz, tracks.f0_hz)
     return F0Tracks(tracks.times_s, f0, tracks.voiced, list(tracks.names))
