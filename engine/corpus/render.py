@@ -261,13 +261,24 @@ def write_excerpt(folder: Path, excerpt: Excerpt) -> None:
     (folder / "meta.json").write_text(json.dumps(excerpt.meta, indent=1))
 
 
+def render_sung_excerpt(pieces: list[str], n_voices: int, seconds: float, rate: int, seed: int,
+                        tries: int = 16) -> Excerpt:
+    """An excerpt drawn from ``seed`` in which at least one voice sings: where every part rests (instrumental
+    interludes of a cantata chorale, a madrigal's opening rests) the draw is repeated with seed + 1, + 2, …
+    (recorded in the excerpt's meta). A silent mixture teaches nothing and its loss is unbounded."""
+    for attempt in range(tries):
+        piece, bar = draw_excerpt(pieces, seconds, seed + attempt)
+        excerpt = render_excerpt(piece, bar, n_voices, seconds, rate, seed + attempt)
+        if excerpt.f0.voiced.any():
+            break
+    return excerpt
+
+
 def _render_job(args) -> tuple[float, float]:
     """Render and write one excerpt; returns (audio seconds, CPU seconds spent)."""
     cpu = time.process_time()
     folder, split, pieces, index, n_voices, seconds, rate, seed = args
-    s = excerpt_seed(seed, split, index)
-    piece, bar = draw_excerpt(pieces, seconds, s)
-    excerpt = render_excerpt(piece, bar, n_voices, seconds, rate, s)
+    excerpt = render_sung_excerpt(pieces, n_voices, seconds, rate, excerpt_seed(seed, split, index))
     excerpt.meta["split"] = split
     write_excerpt(Path(folder), excerpt)
     return seconds, time.process_time() - cpu

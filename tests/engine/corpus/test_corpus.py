@@ -176,3 +176,19 @@ def test_a_fermata_is_held_and_followed_by_a_breath():
     assert np.all(held > 0) and np.ptp(1200 * np.log2(held)) < 150          # one note, still sung after 8 s
     assert np.any(soprano[frame(8.7): frame(9.0)] == 0)                      # a breath
     assert np.all(soprano[frame(9.2): frame(9.6)] > 0)                       # the next phrase
+
+
+def test_corpus_never_writes_an_excerpt_where_every_voice_rests(monkeypatch):
+    """bars 0-1 of this cantata chorale are an instrumental interlude: all four vocal parts rest. A corpus
+    excerpt drawn there is redrawn, so training never meets a silent mixture."""
+    import engine.corpus.render as render
+
+    draws = iter([("bach/bwv248.42-4", 0)])
+    real_draw = render.draw_excerpt
+    monkeypatch.setattr(render, "draw_excerpt", lambda pieces, seconds, seed: next(draws, None)
+                        or real_draw(pieces, seconds, seed))
+    silent = render.render_excerpt("bach/bwv248.42-4", 0, 4, 2.0, 16000, 5)
+    assert not silent.f0.voiced.any() and np.abs(silent.mixture).max() < 1e-6
+    excerpt = render.render_sung_excerpt(render.list_pieces("train", 4), 4, 2.0, 16000, 5)
+    assert excerpt.f0.voiced.any() and np.abs(excerpt.mixture).max() > 1e-3
+    assert excerpt.meta["seed"] == 6
