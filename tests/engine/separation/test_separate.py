@@ -4,7 +4,7 @@ import pytest
 
 from engine.errors import MotetError
 from engine.f0.tracks import F0Tracks
-from engine.separation.separate import separate, write_separation
+from engine.separation.separate import progress_spans, separate, write_separation
 
 from .conftest import chord
 
@@ -103,3 +103,19 @@ def test_bad_input_is_a_clear_error(tiny_model, case):
         silent = F0Tracks(tracks.times_s, f0, np.stack([tracks.voiced[0], np.zeros_like(tracks.voiced[1])]))
         with pytest.raises(MotetError, match="found 1 singing voice"):
             separate(mix, rate, 2, f0=silent, model=tiny_model)
+
+
+def test_progress_moves_with_the_work_and_ends_at_one(tiny_model):
+    """Without given F0 most of the time goes to the pitch correction and stem re-tracking: the progress bar gives
+    it most of its length instead of stalling there, and it never runs backwards."""
+    spans = progress_spans(180.0, tracking=True, correcting=True, refine_steps=0)
+    assert spans["f0"][0] == 0.0 and spans["masks"][1] == pytest.approx(1.0)
+    assert spans["correction"][1] - spans["correction"][0] > 0.5
+    given = progress_spans(180.0, tracking=False, correcting=False, refine_steps=0)
+    assert given["masks"] == pytest.approx((0.0, 1.0))
+
+    mix, _, _ = chord(16000, 3.0, f0s=(523.25, 392.0, 261.63, 130.81))
+    seen = []
+    separate(mix, 16000, 4, model=tiny_model, require_all_voices=False, progress=lambda f, s: seen.append(f))
+    assert seen and all(b >= a - 1e-9 for a, b in zip(seen, seen[1:]))
+    assert seen[-1] == pytest.approx(1.0)
