@@ -13,6 +13,7 @@ import numpy as np
 
 from engine.errors import MotetError
 from engine.f0.tracks import F0Tracks
+from engine.separation.model import model_f0
 
 
 @dataclass
@@ -45,7 +46,7 @@ def load_excerpt(folder: Path, sample_rate: int, hop: int, n_frames: int, with_s
     mix = load_audio(folder / "mixture.wav", sample_rate, mono=True).samples[0][:n]
     mix = np.pad(mix, (0, n - len(mix)))
     res = tracks.resampled(np.arange(n_frames) * hop / sample_rate)
-    f0 = np.where(res.f0_hz > 0, res.f0_hz, 200.0).astype(np.float32)
+    f0 = model_f0(res.f0_hz).numpy()
     stems = None
     if with_stems:
         stems = np.stack([np.pad(s := load_audio(folder / f"{name}.wav", sample_rate, mono=True).samples[0][:n],

@@ -20,7 +20,7 @@ from engine.datasets import dataset_dir
 from engine.errors import MotetError
 from engine.f0.tracks import F0Tracks
 from engine.separation.masks import MASK_RENDER, apply_masks, wiener_masks
-from engine.separation.model import SeparationModel, default_model_path
+from engine.separation.model import SeparationModel, default_model_path, model_f0
 from engine.separation.separate import separate
 from engine.separation.train import si_sdr
 
@@ -78,7 +78,7 @@ def comb_masks_fn(model: SeparationModel, f0: F0Tracks, rate: int, n_samples: in
     t = int(math.ceil(n_samples / rate / vm.hop_s))
     tr = f0.resampled(np.arange(t) * vm.hop_s)
     v = tr.n_voices
-    f0_t = torch.tensor(np.where(tr.f0_hz > 0, tr.f0_hz, 200.0), dtype=torch.float32)
+    f0_t = model_f0(tr.f0_hz)
     p = vm.lpc_order
     theta = {"f0_hz": f0_t, "voiced": torch.tensor(tr.voiced, dtype=torch.float32),
              "loudness_db": torch.full((v, t), -20.0), "hnr_db": torch.full((v, t), 20.0),
@@ -179,8 +179,7 @@ def evaluate(dataset: str = "csd", f0_mode: str = "oracle", model_path=None, ref
             # adapt once to the whole recording (its mixture and F0 only), then separate every excerpt
             n_frames = len(mixture) // hop
             tr = tracks.resampled(np.arange(n_frames) * hop / CSD_RATE)
-            f0_t = torch.tensor(np.where(tr.f0_hz > 0, tr.f0_hz, 200.0), dtype=torch.float32)
-            refined = refine(model, torch.tensor(mixture[: n_frames * hop]), f0_t,
+            refined = refine(model, torch.tensor(mixture[: n_frames * hop]), model_f0(tr.f0_hz),
                              torch.tensor(tr.voiced, dtype=torch.float32), refine_steps, device=device).cpu()
         refined_f0 = None
         if refined is not None and f0_correction and f0_mode != "oracle":  # corrected again, as separate() does
@@ -232,7 +231,7 @@ def evaluate(dataset: str = "csd", f0_mode: str = "oracle", model_path=None, ref
             nf = len(mixes) // hop
             tr = tr_all.resampled(np.arange(nf) * hop / CSD_RATE)
             refined = refine(model, torch.tensor(mixes[: nf * hop]),
-                             torch.tensor(np.where(tr.f0_hz > 0, tr.f0_hz, 200.0), dtype=torch.float32),
+                             model_f0(tr.f0_hz),
                              torch.tensor(tr.voiced, dtype=torch.float32), refine_steps, device=device).cpu()
         refined_f0 = None
         if refined is not None and f0_correction and f0_mode != "oracle":  # corrected again, as separate() does

@@ -28,6 +28,7 @@ from engine.errors import MotetError
 from engine.f0.tracks import F0Tracks
 from engine.jobs import Progress, report, sub_progress
 from engine.separation.masks import FIT_RENDER, stft_size
+from engine.separation.model import model_f0
 
 
 @dataclass
@@ -114,12 +115,11 @@ def correct_chunk(model, mono16: torch.Tensor, f0_hz: np.ndarray, voiced: np.nda
     n_fft = stft_size(voice.sample_rate)
     v_n, t_n = f0_hz.shape
     on = voiced > 0
-    f0_safe = np.where(f0_hz > 0, f0_hz, 200.0)
+    f0_safe = np.where(f0_hz > 0, f0_hz, 200.0)  # as model_f0, in float64 for the alternatives
     dev = next(model.parameters()).device
     mono16 = mono16.to(dev)
     vo = torch.tensor(on, dtype=torch.float32, device=dev)
-    theta = model(mono16.unsqueeze(0), torch.tensor(f0_safe, dtype=torch.float32, device=dev).unsqueeze(0),
-                  vo.unsqueeze(0))
+    theta = model(mono16.unsqueeze(0), model_f0(f0_hz).to(dev).unsqueeze(0), vo.unsqueeze(0))
     theta = {k: val[0] for k, val in theta.items()}
     spec = torch.stft(mono16, n_fft, hop_length=hop, window=torch.hann_window(n_fft, device=dev), center=True,
                       return_complex=True)
@@ -172,7 +172,7 @@ def correct_tracks(model, mono16: np.ndarray, tracks: F0Tracks, cfg: F0Correctio
     against mono16 [N] (the mixture at the model's rate): the Viterbi choice among alternatives
     (:func:`correct_f0`), then, unless cfg.retrack is None, the pitch re-tracked on the separated stems
     (:func:`retrack_from_stems`). Unvoiced frames keep their values."""
-    f0 = np.where(tracks.f0_hz > 0, tracks.f0_hz, 200.0).astype(np.float32)  # as the model reads it
+    f0 = model_f0(tracks.f0_hz).numpy()
     cfg = cfg or F0Correction()
     fixed = correct_f0(model, mono16, f0, tracks.voiced, cfg, sub_progress(progress, 0.0, 0.5 if cfg.retrack else 1.0))
     out = F0Tracks(tracks.times_s, np.where(tracks.voiced, fixed, tracks.f0_hz), tracks.voiced, list(tracks.names))

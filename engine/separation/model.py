@@ -120,6 +120,13 @@ class SeparationModel(nn.Module):
         return model.to(device or "cpu").eval()
 
 
+def model_f0(f0_hz) -> torch.Tensor:
+    """F0 [..., T] (Hz; array or tensor) as the model reads it: float32, 200 Hz where a track holds no value (the
+    voicing says the voice is silent there; the encoder still reads its harmonics somewhere)."""
+    f0 = torch.as_tensor(f0_hz).to(torch.float32)
+    return torch.where(f0 > 0, f0, torch.full_like(f0, 200.0))
+
+
 def default_model_path() -> Path:
     from engine.datasets import assets_dir
 

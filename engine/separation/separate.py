@@ -21,7 +21,7 @@ from engine.jobs import Progress, report, sub_progress
 from engine.separation.f0_correction import F0Correction, correct_tracks
 from engine.separation.harmonic_fit import DEFAULT_FIT, REFINED_FIT, GainFit, fit_chunk_gains, gains_at
 from engine.separation.masks import MASK_RENDER, apply_masks, freq_spread, wiener_masks
-from engine.separation.model import SeparationModel, default_model_path
+from engine.separation.model import SeparationModel, default_model_path, model_f0
 
 CHUNK_S = 16.0     # seconds of output per chunk
 CONTEXT_S = 1.0    # extra seconds read on each side of a chunk
@@ -115,12 +115,6 @@ def _fade_weights(n: int, start: int, end: int, first: bool, last: bool, fade: i
     return w.astype(np.float32)
 
 
-def _model_f0(tracks: F0Tracks) -> torch.Tensor:
-    """[V, T] float32 F0 for the model (Hz; 200 where a track holds no value, the voicing says it is silent)."""
-    f0 = torch.tensor(tracks.f0_hz, dtype=torch.float32)
-    return torch.where(f0 > 0, f0, torch.full_like(f0, 200.0))
-
-
 def progress_spans(seconds: float, tracking: bool, correcting: bool, refine_steps: int) -> dict:
     """{stage: (start, end)} fractions of the progress bar for the stages of :func:`separate` that run, in
     proportion to their rough cost on two CPU cores (measured on 3 minutes of audio: tracking ~0.04 s, pitch
@@ -180,7 +174,7 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
     names = voice_names(n_voices)
     n_frames = int(math.ceil(len(mono16) / hop))
     tracks = f0.resampled(np.arange(n_frames) * hop_s)
-    f0_t = _model_f0(tracks)
+    f0_t = model_f0(tracks.f0_hz)
     voiced_t = torch.tensor(tracks.voiced, dtype=torch.float32)
     mono16 = np.pad(mono16, (0, n_frames * hop - len(mono16)))
     mono16_t = torch.tensor(mono16)
@@ -189,7 +183,7 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
     if correcting:
         correction = F0Correction() if f0_correction == "on" else f0_correction
         tracks = correct_tracks(model, mono16, tracks, correction, sub_progress(progress, *span["correction"]))
-        f0_t = _model_f0(tracks)
+        f0_t = model_f0(tracks.f0_hz)
         notes.append("F0 pitch corrected by analysis-by-synthesis against the mixture"
                      + (" and re-tracked on the separated stems" if correction.retrack is not None else ""))
     if refine_steps > 0:
@@ -201,7 +195,7 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
         if correction is not None:  # the refined θ fits the mixture better: correct the pitch again with it
             tracks = correct_tracks(model, mono16, tracks, correction,
                                     sub_progress(progress, *span["correction_refined"]))
-            f0_t = _model_f0(tracks)
+            f0_t = model_f0(tracks.f0_hz)
 
     refined = model.refined_steps > 0
     if harmonic_fit in ("auto", "on"):
