@@ -36,10 +36,13 @@ class StemRetrack:
     """Re-tracking the pitch of each voice on its own separated stem: max_cents: the stem's pitch replaces the
     track's only this close to it (a stem's pitch farther off is another voice's or an octave); range: the
     stem's pitch is searched between range[0] × the track's 1st percentile and range[1] × its 99th; passes:
-    separate / re-track rounds; harmonic_fit: the per-harmonic fit of those separations' masks (auto|on|off)."""
+    separate / re-track rounds; harmonic_fit: the per-harmonic fit of those separations' masks (auto|on|off);
+    lowest_lowpass: the lowest voice's stem is low-passed at this × the top of its search range before YIN (its
+    fundamental band is its cleanest; above it lie the upper voices' partials), 0: not filtered."""
 
     max_cents: float = 300.0
     range: tuple = (0.7, 1.4)
+    lowest_lowpass: float = 1.0
     passes: int = 1
     harmonic_fit: str = "auto"
 
@@ -187,7 +190,8 @@ def retrack_from_stems(model, mono16: np.ndarray, tracks: F0Tracks, cfg: StemRet
     mono16 [N] (model rate) is separated with ``tracks`` (no pitch correction), each stem tracked by the
     monophonic YIN tracker (:func:`engine.f0.single.track_single`, 25-ms windows: sharper at note changes than
     the mixture's 128-ms analysis), and where the stem's pitch is voiced and within cfg.max_cents of the track it
-    replaces it. Voicing is kept."""
+    replaces it. The lowest voice's stem is first low-passed just above its range (cfg.lowest_lowpass). Voicing is
+    kept."""
     from engine.f0.single import track_single
     from engine.separation.separate import separate  # separate imports this module
 
@@ -205,13 +209,25 @@ def retrack_from_stems(model, mono16: np.ndarray, tracks: F0Tracks, cfg: StemRet
             if on.sum() < 2:
                 continue
             lo, hi = np.percentile(f0[v][on], [1, 99])
-            y = track_single(stems[v], rate, fmin=max(30.0, lo * cfg.range[0]), fmax=min(2000.0, hi * cfg.range[1]))
+            fmin, fmax = max(30.0, lo * cfg.range[0]), min(2000.0, hi * cfg.range[1])
+            stem = stems[v]
+            if v == cur.n_voices - 1 and cfg.lowest_lowpass > 0:
+                stem = lowpass(stem, rate, cfg.lowest_lowpass * fmax)
+            y = track_single(stem, rate, fmin=fmin, fmax=fmax)
             y = y.resampled(tracks.times_s)
             y = np.where(y.voiced[0], y.f0_hz[0], 0.0)  # the stem's pitch on the tracks' frames, 0: unvoiced
             near = np.abs(1200 * np.log2(np.maximum(y, 1e-3) / np.maximum(f0[v], 1e-3))) < cfg.max_cents
             f0[v] = np.where(on & (y > 0) & near, y, f0[v])
         report(progress, (p + 1) / cfg.passes, f"re-tracking F0 on the stems {p + 1}/{cfg.passes}")
     return F0Tracks(tracks.times_s, f0, tracks.voiced, list(tracks.names))
+
+
+def lowpass(x: np.ndarray, rate: int, cutoff_hz: float) -> np.ndarray:
+    """x [N] through a zero-phase 4th-order Butterworth low-pass at cutoff_hz (capped below Nyquist)."""
+    from scipy.signal import butter, sosfiltfilt
+
+    sos = butter(4, min(cutoff_hz, 0.45 * rate), fs=rate, output="sos")
+    return sosfiltfilt(sos, x).astype(np.float32)
 
 
 def refine_tracks(mono: np.ndarray, sample_rate: int, tracks: F0Tracks, model=None, method: str = "full",

@@ -66,3 +66,27 @@ def test_retracked_pitch_is_closer_to_the_sung_one_and_separates_better(shipped_
     corrected = separate(mix, RATE, 2, f0=tracked, model=shipped_model, f0_correction="on")
     assert np.abs(corrected.stems.sum(0)[0] - mix).max() < 1e-5
     assert sdr(stems, corrected) > sdr(stems, as_given) + 1.0
+
+
+def test_the_lowest_voice_is_tracked_in_its_fundamental_band():
+    """A bass stem (A2) that still carries an upper voice's partials, louder than its own: monophonic YIN on the
+    raw stem locks onto a subharmonic of the leak; on the stem low-passed just above the bass's search range
+    (what the re-tracking does to the lowest voice) it finds the bass."""
+    from engine.f0.single import track_single
+    from engine.separation.f0_correction import StemRetrack, lowpass
+
+    frames = int(2.0 / 0.016)
+
+    def tone(f0_hz: float, amps: np.ndarray) -> np.ndarray:
+        a = torch.tensor(amps, dtype=torch.float64).expand(1, frames, len(amps)).contiguous()
+        return harmonic_bank(torch.full((1, frames), f0_hz, dtype=torch.float64), a, RATE, 256)[0].numpy()
+
+    fmin, fmax = 0.7 * 110.0, 1.4 * 110.0   # the search range the re-tracking gives a bass singing A2
+    for leak_hz in (196.0, 233.08, 311.13):
+        stem = (tone(110.0, 0.1 / np.arange(1, 21)) + tone(leak_hz, np.full(10, 0.15))).astype(np.float32)
+        for x, want_bass in ((stem, False), (lowpass(stem, RATE, StemRetrack().lowest_lowpass * fmax), True)):
+            y = track_single(x, RATE, fmin=fmin, fmax=fmax)
+            f = y.f0_hz[0][y.voiced[0]]
+            assert y.voiced.mean() > 0.9
+            on_bass = np.mean(np.abs(1200 * np.log2(f / 110.0)) < 50)
+            assert (on_bass > 0.95) if want_bass else (on_bass < 0.05), (leak_hz, want_bass, on_bass)
