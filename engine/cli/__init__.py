@@ -68,15 +68,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def passive_thread_wait() -> None:
-    """Let torch's idle OpenMP workers sleep instead of spinning (``OMP_WAIT_POLICY=PASSIVE``) unless the user set
-    a policy. Only effective before torch is first imported (libgomp reads it when it loads). On a busy shared CPU
-    a spinning worker holds a core while the thread it waits for is descheduled: on the team's 2-core VM at load
-    average 6, separating 48 s of 44.1-kHz SATB with 2 threads took 8-53 s with the default policy, 2.9 s with
-    the passive one (1 thread: 2.8 s). Every command gets it, the app included: its engine thread shares the
-    CPU with the audio callback and the interface."""
-    if "torch" not in sys.modules:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+def busy_cpus(sample_s: float = 0.1) -> float | None:
+    """How many CPUs other work keeps busy right now (Linux ``/proc/stat``, two reads ``sample_s`` seconds
+    apart); None where that cannot be read."""
+    import time
+
+    def read() -> tuple[int, int] | None:
+        try:
+            with open("/proc/stat") as f:
+                ticks = [int(v) for v in f.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+        return sum(ticks) - idle, sum(ticks)
+
+    first = read()
+    time.sleep(sample_s)
+    second = read()
+    if first is None or second is None or second[1] <= first[1]:
+        return None
+    return (second[0] - first[0]) / (second[1] - first[1]) * (os.cpu_count() or 1)
+
+
+def thread_wait_policy(command: str, busy: float | None) -> str | None:
+    """The ``OMP_WAIT_POLICY`` for torch's OpenMP workers: None (libgomp's default: an idle worker spins a
+    little before it sleeps) for a batch command on an idle CPU (busy: CPUs held by other work, < 0.5), else
+    "PASSIVE" (idle workers sleep at once): for the app, whose engine thread shares the CPU with the audio
+    callback and the interface, and wherever other work holds a core, since a spinning worker then holds a core
+    while the thread it waits for is descheduled. Measured on the team's 2-core VM (docs/separation.md): idle,
+    3 minutes of SATB separated in 9.3 s with spinning vs 18.2 s passive; with three other busy processes,
+    blind F0 tracking + full refinement of 60 s took 113 s spinning vs 33 s passive."""
+    if command != "gui" and busy is not None and busy < 0.5:
+        return None
+    return "PASSIVE"
+
+
+def choose_thread_wait(command: str) -> None:
+    """Set ``OMP_WAIT_POLICY`` by :func:`thread_wait_policy` unless the user set one. Only effective before torch
+    is first imported (libgomp reads it when it loads)."""
+    if "torch" in sys.modules or "OMP_WAIT_POLICY" in os.environ:
+        return
+    policy = thread_wait_policy(command, None if command == "gui" else busy_cpus())
+    if policy:
+        os.environ["OMP_WAIT_POLICY"] = policy
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -88,7 +122,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         group_parser = getattr(args, "_group_parser", None)
         (group_parser or parser).print_help(sys.stderr)
         return 2
-    passive_thread_wait()
+    choose_thread_wait(args.command)
     try:
         code = run(args)
     except MotetError as err:

@@ -155,7 +155,8 @@ def _run_bench(args: argparse.Namespace) -> int:
         total += len(ex.mixture) / 16000
     mixture = np.concatenate(pieces)[: int(args.seconds * 16000)]
     audio_s = len(mixture) / 16000
-    result = {"audio_s": round(audio_s, 2), "threads": args.threads}
+    result = {"audio_s": round(audio_s, 2), "threads": args.threads,
+              "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default")}
     track_voices(mixture[:16000], 16000, 4)  # warm-up (imports, caches)
     t0 = time.perf_counter()
     track_voices(mixture, 16000, 4)
