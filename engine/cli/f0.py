@@ -1,8 +1,9 @@
 """``motet f0``, ``motet eval f0`` and ``motet bench f0``: per-voice F0 of a choir recording, its quality, its speed.
 
-Option ``--refine-with-separation [full|stems]`` (and the eval modes ``<mode>+separation`` / ``<mode>+stems``):
-the tracks are then refined by the separation model (:func:`engine.separation.f0_correction.refine_tracks`);
-``engine/f0`` never imports ``engine/separation`` (the separation imports the tracker), so the two meet here.
+Option ``--refine-with-separation [full|stems|off]`` (default stems for 2-8 voices; the eval modes
+``<mode>+separation`` / ``<mode>+stems``): the tracks are then refined by the separation model
+(:func:`engine.separation.f0_correction.refine_tracks`); ``engine/f0`` never imports ``engine/separation`` (the
+separation imports the tracker), so the two meet here.
 """
 from __future__ import annotations
 
@@ -27,11 +28,12 @@ def _add_track(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True, help="CSV to write: time (s) and one column per voice in Hz")
     p.add_argument("--voices", type=int, default=4, help="number of voices (default 4: soprano/alto/tenor/bass)")
     p.add_argument("--score", help="MusicXML or MIDI score of the piece: score-informed tracking")
-    p.add_argument("--refine-with-separation", nargs="?", const="full", choices=["full", "stems"],
-                   help="then refine the tracks' pitch with the separation model (voicing kept): 'full' (the "
-                        "default) = analysis-by-synthesis pitch correction, then YIN on each separated stem "
-                        "(~0.2x real time on 2 cores); 'stems' = only YIN on each separated stem (~0.09x). "
-                        "Closer to the sung pitch at note changes and in vibrato (docs/f0.md, fifth round)")
+    p.add_argument("--refine-with-separation", nargs="?", const="full", choices=["full", "stems", "off"],
+                   help="refine the tracks' pitch with the separation model (voicing kept): 'stems' (the default "
+                        "for 2 to 8 voices) = YIN on each separated stem (~0.08x real time on 2 cores with the "
+                        "tracking); 'full' (the option alone) = analysis-by-synthesis pitch correction, then the "
+                        "stems (~0.2x); 'off' = the tracker's own pitch. Closer to the sung pitch at note changes "
+                        "and in vibrato (docs/f0.md, fifth and sixth rounds)")
 
 
 def separation_refiners(methods) -> dict:
@@ -54,21 +56,24 @@ def _run_track(args: argparse.Namespace) -> int:
     if not str(args.output).lower().endswith(".csv"):
         raise MotetError(f"{args.output}: the output must be a .csv file")
     audio = load_audio(args.input, mono=True)
-    if args.refine_with_separation and not 2 <= args.voices <= 8:
+    method = args.refine_with_separation
+    if method is None:  # the default: the stems' refinement wherever the separation model applies
+        method = "stems" if 2 <= args.voices <= 8 else "off"
+    elif method != "off" and not 2 <= args.voices <= 8:
         raise MotetError(f"--refine-with-separation: the separation model needs 2 to 8 voices, not {args.voices}")
     tracks = track_voices(audio.mono(), audio.sample_rate, args.voices, score=args.score)
-    if args.refine_with_separation:
+    if method != "off":
         from engine.separation.f0_correction import refine_tracks
 
-        tracks = refine_tracks(audio.mono(), audio.sample_rate, tracks, method=args.refine_with_separation)
+        tracks = refine_tracks(audio.mono(), audio.sample_rate, tracks, method=method)
     try:
         tracks.to_csv(args.output)
     except OSError as err:
         raise MotetError(f"{args.output}: cannot write ({err.strerror})") from None
     voiced = ", ".join(f"{n} {100 * tracks.voiced[i].mean():.0f}%" for i, n in enumerate(tracks.names))
     print(f"wrote {args.output}: {tracks.n_frames} frames of {tracks.n_voices} voices (voiced: {voiced})")
-    if args.refine_with_separation:
-        print(f"note: {REFINE_NOTES[args.refine_with_separation]}")
+    if method != "off":
+        print(f"note: {REFINE_NOTES[method]}")
     return 0
 
 
@@ -128,7 +133,8 @@ def _add_bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seconds", type=float, default=60.0, help="length of the synthetic choir recording timed")
     p.add_argument("--threads", type=int, default=2, help="CPU threads (the target is set for 2)")
     p.add_argument("--refine-with-separation", action="store_true",
-                   help="also time blind tracking followed by the separation model's refinement (full and stems)")
+                   help="also time blind tracking followed by the separation model's full refinement (blind "
+                        "tracking followed by the stems' refinement, the default of motet f0, is always timed)")
     p.add_argument("--json", action="store_true", help="print the result as JSON on the last line")
 
 
@@ -164,22 +170,22 @@ def _run_bench(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     track_single(mixture, 16000)
     single = time.perf_counter() - t0
-    result.update({"blind_s": round(blind, 3), "blind_x_realtime": round(blind / audio_s, 4),
+    result.update({"blind_s": round(blind, 3), "blind_x_realtime": round(blind / audio_s, 4),  # plain tracking
                    "single_s": round(single, 3), "single_x_realtime": round(single / audio_s, 4),
                    "target_x_realtime": 0.1})
     print(f"blind 4-voice tracking: {blind:.2f} s for {audio_s:.0f} s of audio ({blind / audio_s:.3f}x real time); "
           f"one voice: {single / audio_s:.4f}x real time")
-    if args.refine_with_separation:
-        refiners = separation_refiners(("full", "stems"))  # model loaded outside the timing, as the eval does
-        for method, refine in refiners.items():
-            refine(mixture[:16000], 16000, track_voices(mixture[:16000], 16000, 4))  # warm-up
-            t0 = time.perf_counter()
-            refine(mixture, 16000, track_voices(mixture, 16000, 4))
-            took = time.perf_counter() - t0
-            key = "blind_separation" if method == "full" else "blind_stems"
-            result.update({f"{key}_s": round(took, 3), f"{key}_x_realtime": round(took / audio_s, 4)})
-            print(f"blind tracking + refinement with the separation model ({method}): {took:.2f} s "
-                  f"({took / audio_s:.3f}x real time)")
+    methods = ("stems", "full") if args.refine_with_separation else ("stems",)
+    refiners = separation_refiners(methods)  # model loaded outside the timing, as the eval does
+    for method, refine in refiners.items():
+        refine(mixture[:16000], 16000, track_voices(mixture[:16000], 16000, 4))  # warm-up
+        t0 = time.perf_counter()
+        refine(mixture, 16000, track_voices(mixture, 16000, 4))
+        took = time.perf_counter() - t0
+        key = "blind_separation" if method == "full" else "blind_stems"
+        result.update({f"{key}_s": round(took, 3), f"{key}_x_realtime": round(took / audio_s, 4)})
+        print(f"blind tracking + refinement with the separation model ({method}): {took:.2f} s "
+              f"({took / audio_s:.3f}x real time)")
     if args.json:
         print(json.dumps(result))
     return 0

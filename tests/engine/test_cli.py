@@ -30,7 +30,8 @@ def test_torch_workers_spin_only_for_batch_commands_on_an_idle_cpu():
             "choose_thread_wait('gui'); print(os.environ['OMP_WAIT_POLICY'])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "ACTIVE"
-    code = "import os; from engine.cli import choose_thread_wait; choose_thread_wait('gui'); print(os.environ['OMP_WAIT_POLICY'])"
+    code = ("import os; from engine.cli import choose_thread_wait; choose_thread_wait('gui'); "
+            "print(os.environ['OMP_WAIT_POLICY'])")
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
     assert out.strip() == "PASSIVE"

@@ -1,6 +1,6 @@
-"""``motet f0 --refine-with-separation``: the tracks refined by the separation model come out in the same CSV
-form as the plain ones and lie closer to the sung pitch (vibrato followed, note changes placed), and the eval's
-refined modes are named and checked."""
+"""``motet f0 --refine-with-separation``: the tracks refined by the separation model (the stems' refinement by
+default) come out in the same CSV form as the plain ones and lie closer to the sung pitch (vibrato followed, note
+changes placed), and the eval's refined modes are named and checked."""
 import numpy as np
 import pytest
 
@@ -50,13 +50,15 @@ def test_refined_tracks_are_the_same_csv_and_closer_to_the_sung_pitch(tmp_path, 
     mix, truth = choir()
     wav = tmp_path / "choir.wav"
     save_audio(wav, mix, RATE)
-    assert main(["f0", str(wav), "-o", str(tmp_path / "blind.csv")]) == 0
+    assert main(["f0", str(wav), "-o", str(tmp_path / "blind.csv"), "--refine-with-separation", "off"]) == 0
+    assert "separation model" not in capsys.readouterr().out
     blind = F0Tracks.from_csv(tmp_path / "blind.csv", n_voices=4)
     err_b = cents_error(blind, truth)
     rpa_b = raw_pitch_accuracy(err_b)
     assert rpa_b.mean() > 0.9                                     # the case is one the blind tracker gets mostly
-    for how in ("full", "stems"):
-        args = ["--refine-with-separation"] + ([how] if how == "stems" else [])   # full is the default
+    for how in ("full", "stems", "default"):
+        option = {"full": ["--refine-with-separation"], "stems": ["--refine-with-separation", "stems"]}
+        args = option.get(how, [])
         assert main(["f0", str(wav), "-o", str(tmp_path / f"{how}.csv"), *args]) == 0
         assert "separation model" in capsys.readouterr().out   # the user is told the separation model was used
         refined = F0Tracks.from_csv(tmp_path / f"{how}.csv", n_voices=4)
@@ -68,6 +70,8 @@ def test_refined_tracks_are_the_same_csv_and_closer_to_the_sung_pitch(tmp_path, 
         assert rpa_r.mean() >= rpa_b.mean()                       # at least as many frames within 50 cents
         assert rpa_r[3] >= rpa_b[3]                               # the late bass included
         assert np.nanmedian(err_r) < 0.6 * np.nanmedian(err_b)   # vibrato followed: median cents well down
+    default = F0Tracks.from_csv(tmp_path / "default.csv", n_voices=4)
+    assert np.array_equal(default.f0_hz, F0Tracks.from_csv(tmp_path / "stems.csv", n_voices=4).f0_hz)
     # (on this case, full and stems alike: RPA S/A/T/B .989/.989/.989/.957 -> .984/.989/.989/.995, median error
     # 5.3 -> 2.4 cents)
 
@@ -81,9 +85,11 @@ def test_eval_modes_names_the_refined_modes_and_refuses_others():
         eval_modes("blind,separation")
 
 
-def test_refinement_refuses_a_single_voice(tmp_path, capsys):
+def test_refinement_refuses_a_single_voice_and_is_not_the_default_for_one(tmp_path, capsys):
     mix, _ = choir(1.0)
     wav = tmp_path / "one.wav"
     save_audio(wav, mix, RATE)
     assert main(["f0", str(wav), "-o", str(tmp_path / "x.csv"), "--voices", "1", "--refine-with-separation"]) == 2
     assert "2 to 8 voices" in capsys.readouterr().err
+    assert main(["f0", str(wav), "-o", str(tmp_path / "x.csv"), "--voices", "1"]) == 0   # by default: plain
+    assert "separation model" not in capsys.readouterr().out
