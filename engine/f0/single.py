@@ -97,11 +97,18 @@ def to_yin_rate(samples: np.ndarray, sample_rate: int) -> np.ndarray:
 
 
 def track_single(samples: np.ndarray, sample_rate: int, fmin: float = 60.0, fmax: float = 1100.0,
-                 progress=None) -> F0Tracks:
-    """F0 of one voice (a solo, a separated or edited stem). samples: [frames] float. Returns
-    :class:`F0Tracks` with one voice ("voice1"), 16 ms hop, unvoiced where aperiodic or silent."""
+                 progress=None, band_hz: float | None = None) -> F0Tracks:
+    """F0 of one voice (a solo, a separated or edited stem). samples: [frames] float. band_hz: read the pitch
+    below this frequency only (the input first low-passed there, 4th-order zero-phase; for a separated stem
+    whose upper band holds other voices' partials); None: up to :data:`LOWPASS_HZ`. Returns :class:`F0Tracks`
+    with one voice ("voice1"), 16 ms hop, unvoiced where aperiodic or silent."""
+    from scipy.signal import butter, sosfiltfilt
+
     if not 20 <= fmin < fmax:
         raise MotetError(f"F0 range: need 20 <= fmin < fmax, got {fmin}..{fmax} Hz")
+    if band_hz is not None:
+        sos = butter(4, min(band_hz, 0.45 * sample_rate), fs=sample_rate, output="sos")
+        samples = sosfiltfilt(sos, samples).astype(np.float32)
     x = to_yin_rate(samples, sample_rate)
     times = np.arange(len(x) // YIN_HOP + 1) * F0_HOP_S
     if len(x) == 0 or not np.any(x):

@@ -210,24 +210,14 @@ def retrack_from_stems(model, mono16: np.ndarray, tracks: F0Tracks, cfg: StemRet
                 continue
             lo, hi = np.percentile(f0[v][on], [1, 99])
             fmin, fmax = max(30.0, lo * cfg.range[0]), min(2000.0, hi * cfg.range[1])
-            stem = stems[v]
-            if v == cur.n_voices - 1 and cfg.lowest_lowpass > 0:
-                stem = lowpass(stem, rate, cfg.lowest_lowpass * fmax)
-            y = track_single(stem, rate, fmin=fmin, fmax=fmax)
-            y = y.resampled(tracks.times_s)
+            lowest = v == cur.n_voices - 1 and cfg.lowest_lowpass > 0
+            y = track_single(stems[v], rate, fmin=fmin, fmax=fmax,
+                             band_hz=cfg.lowest_lowpass * fmax if lowest else None).resampled(tracks.times_s)
             y = np.where(y.voiced[0], y.f0_hz[0], 0.0)  # the stem's pitch on the tracks' frames, 0: unvoiced
             near = np.abs(1200 * np.log2(np.maximum(y, 1e-3) / np.maximum(f0[v], 1e-3))) < cfg.max_cents
             f0[v] = np.where(on & (y > 0) & near, y, f0[v])
         report(progress, (p + 1) / cfg.passes, f"re-tracking F0 on the stems {p + 1}/{cfg.passes}")
     return F0Tracks(tracks.times_s, f0, tracks.voiced, list(tracks.names))
-
-
-def lowpass(x: np.ndarray, rate: int, cutoff_hz: float) -> np.ndarray:
-    """x [N] through a zero-phase 4th-order Butterworth low-pass at cutoff_hz (capped below Nyquist)."""
-    from scipy.signal import butter, sosfiltfilt
-
-    sos = butter(4, min(cutoff_hz, 0.45 * rate), fs=rate, output="sos")
-    return sosfiltfilt(sos, x).astype(np.float32)
 
 
 def refine_tracks(mono: np.ndarray, sample_rate: int, tracks: F0Tracks, model=None, method: str = "full",
