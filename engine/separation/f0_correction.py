@@ -227,9 +227,8 @@ def refine_tracks(mono: np.ndarray, sample_rate: int, tracks: F0Tracks, model=No
     the tracks' frames. mono: [N] mixture at ``sample_rate`` (Hz); 2 to 8 voices. method 'full':
     :func:`correct_tracks` (pitch correction, then the stem re-tracking); 'stems': :func:`retrack_from_stems` only
     (~4x cheaper). Voicing and unvoiced frames are kept as tracked."""
-    import soxr
-
     from engine.separation.model import SeparationModel, default_model_path
+    from engine.separation.separate import to_rate  # separate imports this module
 
     if method not in ("full", "stems"):
         raise MotetError(f"--refine-with-separation {method}: choose full or stems")
@@ -237,9 +236,7 @@ def refine_tracks(mono: np.ndarray, sample_rate: int, tracks: F0Tracks, model=No
         raise MotetError(f"--refine-with-separation: the separation model needs 2 to 8 voices, not {tracks.n_voices}")
     model = model or SeparationModel.load(default_model_path()).eval()
     rate, hop = model.config.sample_rate, model.config.hop
-    x = np.asarray(mono, dtype=np.float32)
-    if sample_rate != rate:
-        x = soxr.resample(x, sample_rate, rate).astype(np.float32)
+    x = to_rate(np.asarray(mono), sample_rate, rate)
     n_frames = int(math.ceil(len(x) / hop))
     x = np.pad(x, (0, n_frames * hop - len(x)))
     on_grid = tracks.resampled(np.arange(n_frames) * hop / rate)

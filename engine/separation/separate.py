@@ -64,7 +64,8 @@ def check_audio(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     return x
 
 
-def _to_rate(x: np.ndarray, rate: int, target: int) -> np.ndarray:
+def to_rate(x: np.ndarray, rate: int, target: int) -> np.ndarray:
+    """x [N] (Hz ``rate``) as float32 at ``target`` Hz (soxr)."""
     if rate == target:
         return x.astype(np.float32)
     import soxr
@@ -157,7 +158,7 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
     hop_s = hop / sr_m
     notes = []
     mono = x.mean(0)
-    mono16 = _to_rate(mono, sample_rate, sr_m)
+    mono16 = to_rate(mono, sample_rate, sr_m)
 
     if f0_correction == "auto":
         f0_correction = "off" if f0 is not None else "on"
