@@ -22,6 +22,7 @@ from engine.separation.f0_correction import F0Correction, correct_tracks
 from engine.separation.harmonic_fit import DEFAULT_FIT, REFINED_FIT, GainFit, fit_chunk_gains, gains_at
 from engine.separation.masks import MASK_RENDER, apply_masks, freq_spread, wiener_masks
 from engine.separation.model import SeparationModel, default_model_path, model_f0
+from engine.separation.pitch_fit import DEFAULT_PITCH_FIT, PitchFit, fit_pitch
 
 CHUNK_S = 16.0     # seconds of output per chunk
 CONTEXT_S = 1.0    # extra seconds read on each side of a chunk
@@ -134,7 +135,8 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
              refine_steps: int = 0, device=None, progress: Progress | None = None,
              model: SeparationModel | None = None, chunk_s: float = CHUNK_S,
              require_all_voices: bool = True, harmonic_fit: GainFit | str | None = "auto",
-             f0_correction: F0Correction | str | None = "auto") -> Separation:
+             f0_correction: F0Correction | str | None = "auto",
+             pitch_fit: PitchFit | str | None = "auto") -> Separation:
     """Separate ``audio`` [C, N] (or [N]) at ``sample_rate`` into ``n_voices`` stems (2..8), highest first.
 
     f0: F0 of every voice (else tracked from the mixture, with ``score`` if given); refine_steps: steps of
@@ -146,7 +148,10 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
     the full fit then measured 0.1–0.3 dB worse on CSD, the light one 0.1 dB better);
     f0_correction: analysis-by-synthesis correction of the F0's pitch (engine.separation.f0_correction) before
     refinement and masks, and again with the refined model after a refinement: an F0Correction, "on", "off",
-    or "auto" (on when the F0 was tracked here, off when given).
+    or "auto" (on when the F0 was tracked here, off when given);
+    pitch_fit: the F0's fine pitch fitted to the mixture per chunk before the masks (engine.separation.pitch_fit):
+    a PitchFit, "on", "off", or "auto" (on once the model was refined on the recording; without a refinement θ
+    fits the mixture too loosely to judge a few cents by, and the fit costs about as much as the masks).
     """
     if not 2 <= int(n_voices) <= 8:
         raise MotetError(f"--voices: motet separates 2 to 8 voices, not {n_voices}")
@@ -205,6 +210,12 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
         harmonic_fit = None
     if harmonic_fit is not None:
         notes.append(f"masks with per-harmonic gains fitted to the recording ({harmonic_fit.iterations} updates)")
+    if pitch_fit == "auto":
+        pitch_fit = DEFAULT_PITCH_FIT if refined else None
+    elif pitch_fit in ("on", "off"):
+        pitch_fit = DEFAULT_PITCH_FIT if pitch_fit == "on" else None
+    if pitch_fit is not None:
+        notes.append(f"F0 fine-tuned to the mixture (within ±{pitch_fit.bound_cents:g} cents)")
 
     n = x.shape[1]
     chunk = int(round(chunk_s * sample_rate))
@@ -220,14 +231,15 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
         f_hi = min(n_frames, int(math.ceil((end + context + fade) / sample_rate / hop_s)) + 1)
         a = int(round(f_lo * hop_s * sample_rate))
         b = min(n, int(round(f_hi * hop_s * sample_rate)))
-        theta = _chunk_theta(model, mono16_t[f_lo * hop: f_hi * hop].to(device), f0_t[:, f_lo:f_hi].to(device),
-                             voiced_t[:, f_lo:f_hi].to(device))
+        mono_chunk = mono16_t[f_lo * hop: f_hi * hop].to(device)
+        theta = _chunk_theta(model, mono_chunk, f0_t[:, f_lo:f_hi].to(device), voiced_t[:, f_lo:f_hi].to(device))
+        if pitch_fit is not None:
+            theta = {**theta, "f0_hz": fit_pitch(model, theta, mono_chunk, pitch_fit)}
         t0 = a / sample_rate - f_lo * hop_s  # time of the audio window's start within the θ chunk
 
         gains = None
         if harmonic_fit is not None:
-            gains = fit_chunk_gains(model.voice, {k: v[0] for k, v in theta.items()},
-                                    mono16_t[f_lo * hop: f_hi * hop].to(device), harmonic_fit)
+            gains = fit_chunk_gains(model.voice, {k: v[0] for k, v in theta.items()}, mono_chunk, harmonic_fit)
 
         def masks_fn(n_fft, times, theta=theta, t0=t0, gains=gains):
             render = dict(MASK_RENDER)
@@ -250,7 +262,10 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
     theta_all = {k: torch.cat([p[k] for p in theta_parts], 1) for k in theta_parts[0]}
     theta_np = theta_to_numpy(theta_all)
     theta_np["voiced"] = theta_np["voiced"] > 0.5
-    tracks_out = F0Tracks(np.arange(n_frames) * hop_s, tracks.f0_hz, tracks.voiced, names)
+    f0_out = tracks.f0_hz
+    if pitch_fit is not None:  # the pitch the stems were made with
+        f0_out = np.where(tracks.voiced, theta_np["f0_hz"].astype(np.float64), tracks.f0_hz)
+    tracks_out = F0Tracks(np.arange(n_frames) * hop_s, f0_out, tracks.voiced, names)
     return Separation(stems, sample_rate, names, tracks_out, theta_np, sr_m, hop_s, source, notes)
 
 
