@@ -52,11 +52,19 @@ def wiener_masks(power: torch.Tensor, floor: float = 1e-12) -> torch.Tensor:
     return (power + floor / v) / (total + floor)
 
 
-def apply_masks(mixture: torch.Tensor, masks_fn, sample_rate: int) -> torch.Tensor:
+# STFT hop of the masks, as a fraction of their window. An eighth gains +0.03-0.04 dB on CSD (the masks' own time
+# detail) but renders twice as many frames (+70 % of a separation's time): only after a refinement, which takes
+# minutes anyway (docs/separation.md, eighth and ninth rounds).
+MASK_HOP_FRACTION = 0.25
+MASK_HOP_FRACTION_REFINED = 0.125
+
+
+def apply_masks(mixture: torch.Tensor, masks_fn, sample_rate: int,
+                hop_fraction: float = MASK_HOP_FRACTION) -> torch.Tensor:
     """mixture: [C, N] at ``sample_rate``; masks_fn(n_fft, frame_times_s [T]) -> masks [V, F, T].
     Returns stems [V, C, N]."""
     n_fft = stft_size(sample_rate)
-    hop = n_fft // 4
+    hop = max(1, int(round(n_fft * hop_fraction)))
     window = torch.hann_window(n_fft, device=mixture.device, dtype=mixture.dtype)
     spec = torch.stft(mixture, n_fft, hop_length=hop, window=window, center=True, return_complex=True)  # [C, F, T]
     times = torch.arange(spec.shape[-1], device=mixture.device, dtype=torch.float64) * (hop / sample_rate)

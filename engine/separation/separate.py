@@ -20,7 +20,8 @@ from engine.f0.tracks import F0Tracks
 from engine.jobs import Progress, report, sub_progress
 from engine.separation.f0_correction import F0Correction, correct_tracks
 from engine.separation.harmonic_fit import DEFAULT_FIT, REFINED_FIT, GainFit, fit_chunk_gains, gains_at
-from engine.separation.masks import MASK_RENDER, apply_masks, freq_spread, wiener_masks
+from engine.separation.masks import (MASK_HOP_FRACTION, MASK_HOP_FRACTION_REFINED, MASK_RENDER, apply_masks,
+                                     freq_spread, wiener_masks)
 from engine.separation.model import SeparationModel, default_model_path, model_f0
 from engine.separation.pitch_fit import DEFAULT_PITCH_FIT, PitchFit, fit_pitch
 
@@ -214,6 +215,7 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
         pitch_fit = DEFAULT_PITCH_FIT if refined else None
     elif pitch_fit in ("on", "off"):
         pitch_fit = DEFAULT_PITCH_FIT if pitch_fit == "on" else None
+    mask_hop = MASK_HOP_FRACTION_REFINED if refined else MASK_HOP_FRACTION
     if pitch_fit is not None:
         notes.append(f"F0 fine-tuned to the mixture (within ±{pitch_fit.bound_cents:g} cents)")
 
@@ -249,7 +251,7 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
             return wiener_masks(freq_spread(power, sample_rate / n_fft), floor=1e-20)
 
         with torch.no_grad():
-            part = apply_masks(torch.tensor(x[:, a:b], device=device), masks_fn, sample_rate).cpu().numpy()
+            part = apply_masks(torch.tensor(x[:, a:b], device=device), masks_fn, sample_rate, mask_hop).cpu().numpy()
         w = _fade_weights(b - a, start, end, i == 0, i == n_chunks - 1, fade, a)
         stems[:, :, a:b] += part * w
         # θ of the frames this chunk owns

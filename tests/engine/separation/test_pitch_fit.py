@@ -60,3 +60,4 @@ def test_the_fit_runs_by_default_only_after_a_refinement(shipped_model):
     assert not any("fine-tuned" in n for n in plain.notes)
     assert any("fine-tuned" in n for n in refined.notes)
     assert not np.allclose(refined.f0.f0_hz, plain.f0.f0_hz)
+    assert np.abs(refined.stems.sum(0)[0] - mix).max() < 1e-5   # finer mask hop after a refinement: still exact
