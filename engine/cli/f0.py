@@ -14,12 +14,14 @@ from engine.cli import Command
 from engine.errors import MotetError
 
 # how the separation model refines tracks: the eval mode suffix -> refine_tracks' method
-REFINE_METHODS = {"separation": "full", "stems": "stems"}
+REFINE_METHODS = {"separation": "full", "stems": "stems", "refined": "refined"}
 REFINE_NOTES = {
     "full": "pitch refined with the separation model (assets/models/separation.pt): analysis-by-synthesis "
             "correction, then re-tracked by YIN on each separated stem; voicing as tracked",
     "stems": "pitch re-tracked by YIN on each stem separated by the separation model (assets/models/separation.pt);"
              " voicing as tracked",
+    "refined": "pitch refined as 'full', then again with the separation model adapted to this recording "
+               "(100 refinement steps, unsupervised, from the mixture); voicing as tracked",
 }
 
 
@@ -28,11 +30,13 @@ def _add_track(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True, help="CSV to write: time (s) and one column per voice in Hz")
     p.add_argument("--voices", type=int, default=4, help="number of voices (default 4: soprano/alto/tenor/bass)")
     p.add_argument("--score", help="MusicXML or MIDI score of the piece: score-informed tracking")
-    p.add_argument("--refine-with-separation", nargs="?", const="full", choices=["full", "stems", "off"],
+    p.add_argument("--refine-with-separation", nargs="?", const="full", choices=["full", "stems", "refined", "off"],
                    help="refine the tracks' pitch with the separation model (voicing kept): 'stems' (the default "
                         "for 2 to 8 voices) = YIN on each separated stem (~0.08x real time on 2 cores with the "
                         "tracking); 'full' (the option alone) = analysis-by-synthesis pitch correction, then the "
-                        "stems (~0.2x); 'off' = the tracker's own pitch. Closer to the sung pitch at note changes "
+                        "stems (~0.2x); 'refined' = 'full', then the separation model adapted to this recording "
+                        "(100 unsupervised steps, ~80 s more) and 'full' again with it: the most accurate, the "
+                        "slowest; 'off' = the tracker's own pitch. Closer to the sung pitch at note changes "
                         "and in vibrato (docs/f0.md, fifth and sixth rounds)")
 
 
@@ -81,14 +85,15 @@ def _add_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", choices=["csd", "synthetic"], default="csd")
     p.add_argument("--mode", default="both",
                    help="comma-separated tracking modes among " + ", ".join(EVAL_MODES) + "; 'both' = blind,informed "
-                        "(default), 'all' = all six. <mode>+separation / <mode>+stems: that mode's tracks refined "
-                        "by the separation model as motet f0 --refine-with-separation full / stems (about 30 / 7 s "
-                        "more per mode on CSD)")
+                        "(default), 'all' = all eight. <mode>+separation / +stems / +refined: that mode's tracks refined "
+                        "by the separation model as motet f0 --refine-with-separation full / stems / refined (about "
+                        "30 / 7 / 170 s more per mode on CSD)")
     p.add_argument("--excerpts", type=int, default=12, help="synthetic: number of 8-s test-split excerpts")
     p.add_argument("--json", action="store_true", help="print the result as JSON on the last line")
 
 
-EVAL_MODES = ("blind", "informed", "blind+separation", "informed+separation", "blind+stems", "informed+stems")
+EVAL_MODES = ("blind", "informed", "blind+separation", "informed+separation", "blind+stems", "informed+stems",
+              "blind+refined", "informed+refined")
 
 
 def eval_modes(text: str) -> tuple:
@@ -133,8 +138,9 @@ def _add_bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seconds", type=float, default=60.0, help="length of the synthetic choir recording timed")
     p.add_argument("--threads", type=int, default=2, help="CPU threads (the target is set for 2)")
     p.add_argument("--refine-with-separation", action="store_true",
-                   help="also time blind tracking followed by the separation model's full refinement (blind "
-                        "tracking followed by the stems' refinement, the default of motet f0, is always timed)")
+                   help="also time blind tracking followed by the separation model's full and refined "
+                        "refinements (blind tracking followed by the stems' refinement, the default of motet f0, is "
+                        "always timed)")
     p.add_argument("--json", action="store_true", help="print the result as JSON on the last line")
 
 
@@ -175,14 +181,14 @@ def _run_bench(args: argparse.Namespace) -> int:
                    "target_x_realtime": 0.1})
     print(f"blind 4-voice tracking: {blind:.2f} s for {audio_s:.0f} s of audio ({blind / audio_s:.3f}x real time); "
           f"one voice: {single / audio_s:.4f}x real time")
-    methods = ("stems", "full") if args.refine_with_separation else ("stems",)
+    methods = ("stems", "full", "refined") if args.refine_with_separation else ("stems",)
     refiners = separation_refiners(methods)  # model loaded outside the timing, as the eval does
     for method, refine in refiners.items():
         refine(mixture[:16000], 16000, track_voices(mixture[:16000], 16000, 4))  # warm-up
         t0 = time.perf_counter()
         refine(mixture, 16000, track_voices(mixture, 16000, 4))
         took = time.perf_counter() - t0
-        key = "blind_separation" if method == "full" else "blind_stems"
+        key = {"full": "blind_separation", "stems": "blind_stems", "refined": "blind_refined"}[method]
         result.update({f"{key}_s": round(took, 3), f"{key}_x_realtime": round(took / audio_s, 4)})
         print(f"blind tracking + refinement with the separation model ({method}): {took:.2f} s "
               f"({took / audio_s:.3f}x real time)")

@@ -76,10 +76,27 @@ def test_refined_tracks_are_the_same_csv_and_closer_to_the_sung_pitch(tmp_path, 
     # 5.3 -> 2.4 cents)
 
 
+@pytest.mark.slow
+def test_tracks_refined_with_an_adapted_separation_model_keep_their_form_and_gain_accuracy():
+    """method 'refined' (motet f0 --refine-with-separation refined): 'full', then the separation model adapted to
+    the recording (a few steps here; 100 in use) and 'full' again."""
+    from engine.f0 import track_voices
+    from engine.separation.f0_correction import refine_tracks
+
+    mix, truth = choir()
+    blind = track_voices(mix, RATE, 4)
+    refined = refine_tracks(mix, RATE, blind, method="refined", refine_steps=5)
+    assert np.array_equal(refined.times_s, blind.times_s) and refined.names == blind.names
+    assert np.array_equal(refined.voiced, blind.voiced)
+    err_b, err_r = cents_error(blind, truth), cents_error(refined, truth)
+    assert raw_pitch_accuracy(err_r).mean() >= raw_pitch_accuracy(err_b).mean()
+    assert np.nanmedian(err_r) < 0.6 * np.nanmedian(err_b)
+
+
 def test_eval_modes_names_the_refined_modes_and_refuses_others():
     assert eval_modes("both") == ("blind", "informed")
     assert eval_modes("all") == ("blind", "informed", "blind+separation", "informed+separation", "blind+stems",
-                                "informed+stems")
+                                "informed+stems", "blind+refined", "informed+refined")
     assert eval_modes("blind+separation,blind") == ("blind+separation", "blind")
     with pytest.raises(MotetError, match="--mode"):
         eval_modes("blind,separation")
