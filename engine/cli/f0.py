@@ -85,9 +85,9 @@ def _add_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", choices=["csd", "synthetic"], default="csd")
     p.add_argument("--mode", default="both",
                    help="comma-separated tracking modes among " + ", ".join(EVAL_MODES) + "; 'both' = blind,informed "
-                        "(default), 'all' = all eight. <mode>+separation / +stems / +refined: that mode's tracks refined "
-                        "by the separation model as motet f0 --refine-with-separation full / stems / refined (about "
-                        "30 / 7 / 170 s more per mode on CSD)")
+                        "(default), 'all' = all eight. <mode>+separation / +stems / +refined: that mode's tracks "
+                        "refined by the separation model as motet f0 --refine-with-separation full / stems / refined "
+                        "(about 30 / 7 / 170 s more per mode on CSD)")
     p.add_argument("--excerpts", type=int, default=12, help="synthetic: number of 8-s test-split excerpts")
     p.add_argument("--json", action="store_true", help="print the result as JSON on the last line")
 

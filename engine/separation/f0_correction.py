@@ -250,8 +250,9 @@ def refine_tracks(mono: np.ndarray, sample_rate: int, tracks: F0Tracks, model=No
     on_grid = tracks.resampled(np.arange(n_frames) * hop / rate)
     if method == "refined":
         first = correct_tracks(model, x, on_grid, progress=sub_progress(progress, 0.0, 0.3))
-        adapted = refine(model, torch.tensor(x), model_f0(first.f0_hz), torch.tensor(first.voiced, dtype=torch.float32),
-                         refine_steps, device=next(model.parameters()).device, progress=sub_progress(progress, 0.3, 0.7))
+        voiced = torch.tensor(first.voiced, dtype=torch.float32)
+        adapted = refine(model, torch.tensor(x), model_f0(first.f0_hz), voiced, refine_steps,
+                         device=next(model.parameters()).device, progress=sub_progress(progress, 0.3, 0.7))
         refined = correct_tracks(adapted, x, first, progress=sub_progress(progress, 0.7, 1.0))
     else:
         refined = (correct_tracks if method == "full" else retrack_from_stems)(model, x, on_grid, progress=progress)
