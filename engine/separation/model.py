@@ -91,15 +91,30 @@ class SeparationModel(nn.Module):
         """Mean |log mixture STFT power - log sum of the voices' rendered power|, on the masks' STFT size at the
         model rate, every second frame of the model (32 ms: the 128-ms windows overlap 4 times). ``floor``: the
         power (mean square, re full scale) below which differences count less (the log's offset)."""
-        sr, hop = self.config.sample_rate, 2 * self.config.hop
+        return self.log_power_distance(self.log_power_target(mixture, 2 * self.config.hop, floor), theta)
+
+    def log_power_target(self, mixture: torch.Tensor, hop: int, floor: float = POWER_FLOOR,
+                         max_hz: float | None = None) -> tuple:
+        """(log(|STFT|^2 + floor') [..., F, T'], frame times [T'] in s, floor', max_hz) of ``mixture`` [..., N] at
+        the model rate, on the masks' STFT size with ``hop`` samples, bins up to ``max_hz`` (None: all); floor' =
+        ``floor`` (mean square re full scale) × the window's energy. What :meth:`log_power_distance` compares with."""
+        sr = self.config.sample_rate
         n_fft = stft_size(sr)
         window = torch.hann_window(n_fft, device=mixture.device, dtype=mixture.dtype)
         spec = torch.stft(mixture, n_fft, hop_length=hop, window=window, center=True, return_complex=True)
-        target = spec.abs() ** 2
-        times = torch.arange(target.shape[-1], device=mixture.device) * (hop / sr)
-        rendered = self.power(theta, sr, n_fft, times).sum(1)
+        if max_hz is not None:
+            spec = spec[..., : int(max_hz * n_fft / sr) + 1, :]
+        times = torch.arange(spec.shape[-1], device=mixture.device) * (hop / sr)
         floor = floor * float((window ** 2).sum())
-        return (torch.log(target + floor) - torch.log(rendered + floor)).abs().mean()
+        return torch.log(spec.abs() ** 2 + floor), times, floor, max_hz
+
+    def log_power_distance(self, target: tuple, theta: dict, **render) -> torch.Tensor:
+        """Mean |target log power - log(sum of the voices' rendered power + floor')| for ``target`` from
+        :meth:`log_power_target`; ``render``: lobe_scale, noise_scale, window_f0 of the rendering."""
+        log_power, times, floor, max_hz = target
+        rendered = self.power(theta, self.config.sample_rate, stft_size(self.config.sample_rate), times,
+                              max_hz=max_hz, **render).sum(1)
+        return (log_power - torch.log(rendered + floor)).abs().mean()
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | Path, extra: dict | None = None) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from engine.separation.masks import MASK_RENDER, stft_size
+from engine.separation.masks import MASK_RENDER
 from engine.separation.refine import loss_floor
 
 
@@ -48,15 +48,7 @@ def fit_pitch(model, theta: dict, mono16: torch.Tensor, fit: PitchFit | None = N
     f0 = theta["f0_hz"].detach()
     if fit.steps <= 0 or f0.shape[-1] < 2:
         return f0
-    sr = model.config.sample_rate
-    hop = model.config.hop * fit.hop_frames
-    n_fft = stft_size(sr)
-    window = torch.hann_window(n_fft, device=mono16.device, dtype=mono16.dtype)
-    spec = torch.stft(mono16, n_fft, hop_length=hop, window=window, center=True, return_complex=True)
-    n_bins = min(spec.shape[0], int(fit.max_hz * n_fft / sr) + 1)
-    floor = loss_floor(mono16) * float((window ** 2).sum())
-    target = torch.log(spec[:n_bins].abs() ** 2 + floor)                    # [F, T']
-    times = torch.arange(spec.shape[-1], device=mono16.device) * (hop / sr)
+    target = model.log_power_target(mono16, model.config.hop * fit.hop_frames, loss_floor(mono16), fit.max_hz)
     held = {k: v.detach() for k, v in theta.items()}
     voiced = held["voiced"]
     both = voiced[..., 1:] * voiced[..., :-1]                               # neighbours both voiced
@@ -65,9 +57,8 @@ def fit_pitch(model, theta: dict, mono16: torch.Tensor, fit: PitchFit | None = N
     with torch.enable_grad():
         for _ in range(fit.steps):
             cents = fit.bound_cents * torch.tanh(raw)
-            power = model.power({**held, "f0_hz": f0 * torch.pow(2.0, cents / 1200)}, sr, n_fft, times,
-                                max_hz=fit.max_hz, **MASK_RENDER).sum(1)[0]  # [F, T']
-            loss = (target - torch.log(power + floor)).abs().mean()
+            loss = model.log_power_distance(target, {**held, "f0_hz": f0 * torch.pow(2.0, cents / 1200)},
+                                            **MASK_RENDER)
             loss = loss + fit.smoothness * ((torch.diff(cents, dim=-1) / 10) ** 2 * both).mean()
             opt.zero_grad()
             loss.backward()
