@@ -22,6 +22,12 @@ def _add(parser: argparse.ArgumentParser) -> None:
                              "when motet tracks the F0, off with --f0)")
     parser.add_argument("--harmonic-fit", choices=["auto", "on", "off"], default="auto",
                         help="masks with per-harmonic gains fitted to the recording (default auto = on; lighter after --refine)")
+    parser.add_argument("--pitch-fit", choices=["auto", "on", "off"], default="auto",
+                        help="fine-tune the F0 within ±30 cents to the mixture before the masks (default auto: on after "
+                             "--refine)")
+    parser.add_argument("--phase-fit", choices=["auto", "on", "off"], default="auto",
+                        help="give each stem phases consistent with its own spectrogram instead of the mixture's "
+                             "(default auto: on after --refine)")
 
 
 def _int(text: str, flag: str, low: int, high: int) -> int:
@@ -66,7 +72,7 @@ def _run(args) -> int:
 
     sep = separate(audio.samples, audio.sample_rate, n_voices, f0=f0, score=args.score, refine_steps=refine_steps,
                    device=device, progress=progress, model=model, harmonic_fit=args.harmonic_fit,
-                   f0_correction=args.f0_correction)
+                   f0_correction=args.f0_correction, pitch_fit=args.pitch_fit, phase_fit=args.phase_fit)
     print(file=sys.stderr)
     for path in write_separation(sep, args.out):
         print(path)

@@ -7,6 +7,8 @@ import math
 
 import torch
 
+from engine.separation.phase import PhaseFit, consistent_stems
+
 MASK_WINDOW_S = 0.128
 # The masks are made from a sharper rendering of θ than the expected power the loss fits: harmonic lobes
 # narrower than the Hann window's own (MASK_LOBE_SCALE × its width) and the noise part scaled by
@@ -59,18 +61,24 @@ MASK_HOP_FRACTION = 0.25
 MASK_HOP_FRACTION_REFINED = 0.125
 
 
-def apply_masks(mixture: torch.Tensor, masks_fn, sample_rate: int,
-                hop_fraction: float = MASK_HOP_FRACTION) -> torch.Tensor:
-    """mixture: [C, N] at ``sample_rate``; masks_fn(n_fft, frame_times_s [T]) -> masks [V, F, T].
-    Returns stems [V, C, N]."""
+def apply_masks(mixture: torch.Tensor, masks_fn, sample_rate: int, hop_fraction: float = MASK_HOP_FRACTION,
+                phase: PhaseFit | None = None) -> torch.Tensor:
+    """mixture: [C, N] at ``sample_rate``; masks_fn(n_fft, frame_times_s [T]) -> masks [V, F, T]; phase: the
+    stems' phases made consistent (engine.separation.phase), else the mixture's. Returns stems [V, C, N]."""
     n_fft = stft_size(sample_rate)
     hop = max(1, int(round(n_fft * hop_fraction)))
     window = torch.hann_window(n_fft, device=mixture.device, dtype=mixture.dtype)
-    spec = torch.stft(mixture, n_fft, hop_length=hop, window=window, center=True, return_complex=True)  # [C, F, T]
+    length = mixture.shape[-1]
+
+    def stft(signals):
+        return torch.stft(signals, n_fft, hop_length=hop, window=window, center=True, return_complex=True)
+
+    def istft(spectra):
+        return torch.istft(spectra, n_fft, hop_length=hop, window=window, center=True, length=length)
+
+    spec = stft(mixture)  # [C, F, T]
     times = torch.arange(spec.shape[-1], device=mixture.device, dtype=torch.float64) * (hop / sample_rate)
     masks = masks_fn(n_fft, times).to(mixture.dtype)  # [V, F, T]
-    stems = spec.unsqueeze(0) * masks.unsqueeze(1)     # [V, C, F, T]
+    stems = consistent_stems(spec, masks, stft, istft, phase or PhaseFit(iterations=0))  # [V, C, F, T]
     v, c = stems.shape[:2]
-    out = torch.istft(stems.reshape(v * c, *spec.shape[1:]), n_fft, hop_length=hop, window=window, center=True,
-                      length=mixture.shape[-1])
-    return out.reshape(v, c, -1)
+    return istft(stems.reshape(v * c, *spec.shape[1:])).reshape(v, c, -1)

@@ -23,6 +23,7 @@ from engine.separation.harmonic_fit import DEFAULT_FIT, REFINED_FIT, GainFit, fi
 from engine.separation.masks import (MASK_HOP_FRACTION, MASK_HOP_FRACTION_REFINED, MASK_RENDER, apply_masks,
                                      freq_spread, wiener_masks)
 from engine.separation.model import SeparationModel, default_model_path, model_f0
+from engine.separation.phase import DEFAULT_PHASE_FIT, PhaseFit
 from engine.separation.pitch_fit import DEFAULT_PITCH_FIT, PitchFit, fit_pitch
 
 CHUNK_S = 16.0     # seconds of output per chunk
@@ -138,7 +139,7 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
              model: SeparationModel | None = None, chunk_s: float = CHUNK_S,
              require_all_voices: bool = True, harmonic_fit: GainFit | str | None = "auto",
              f0_correction: F0Correction | str | None = "auto",
-             pitch_fit: PitchFit | str | None = "auto") -> Separation:
+             pitch_fit: PitchFit | str | None = "auto", phase_fit: PhaseFit | str | None = "auto") -> Separation:
     """Separate ``audio`` [C, N] (or [N]) at ``sample_rate`` into ``n_voices`` stems (2..8), highest first.
 
     f0: F0 of every voice (else tracked from the mixture, with ``score`` if given); refine_steps: steps of
@@ -153,7 +154,10 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
     or "auto" (on when the F0 was tracked here, off when given);
     pitch_fit: the F0's fine pitch fitted to the mixture per chunk before the masks (engine.separation.pitch_fit):
     a PitchFit, "on", "off", or "auto" (on once the model was refined on the recording; without a refinement θ
-    fits the mixture too loosely to judge a few cents by, and the fit costs about as much as the masks).
+    fits the mixture too loosely to judge a few cents by, and the fit costs about as much as the masks);
+    phase_fit: the stems' phases made consistent with their magnitudes (engine.separation.phase): a PhaseFit,
+    "on", "off", or "auto" (on once the model was refined: its 10 STFT round trips cost about as much as the
+    finer masks themselves, and the refined masks gain the most from it).
     """
     if not 2 <= int(n_voices) <= 8:
         raise MotetError(f"--voices: motet separates 2 to 8 voices, not {n_voices}")
@@ -217,6 +221,12 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
     elif pitch_fit in ("on", "off"):
         pitch_fit = DEFAULT_PITCH_FIT if pitch_fit == "on" else None
     mask_hop = MASK_HOP_FRACTION_REFINED if refined else MASK_HOP_FRACTION
+    if phase_fit == "auto":
+        phase_fit = DEFAULT_PHASE_FIT if refined else None
+    elif phase_fit in ("on", "off"):
+        phase_fit = DEFAULT_PHASE_FIT if phase_fit == "on" else None
+    if phase_fit is not None:
+        notes.append(f"stem phases made consistent ({phase_fit.iterations} iterations)")
     if pitch_fit is not None:
         notes.append(f"F0 fine-tuned to the mixture (within ±{pitch_fit.bound_cents:g} cents)")
 
@@ -252,7 +262,8 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
             return wiener_masks(freq_spread(power, sample_rate / n_fft), floor=1e-20)
 
         with torch.no_grad():
-            part = apply_masks(torch.tensor(x[:, a:b], device=device), masks_fn, sample_rate, mask_hop).cpu().numpy()
+            part = apply_masks(torch.tensor(x[:, a:b], device=device), masks_fn, sample_rate, mask_hop,
+                               phase_fit).cpu().numpy()
         w = _fade_weights(b - a, start, end, i == 0, i == n_chunks - 1, fade, a)
         stems[:, :, a:b] += part * w
         # θ of the frames this chunk owns

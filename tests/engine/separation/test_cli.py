@@ -34,6 +34,12 @@ def test_shipped_model_separates_a_short_clip(recording, tmp_path, capsys):
     assert "per-harmonic gains" not in err and "F0 pitch corrected" not in err  # given F0 is used as given
     assert main(["separate", str(path), "-o", str(tmp_path / "out3"), "--f0", str(f0), "--f0-correction", "on"]) == 0
     assert "F0 pitch corrected" in capsys.readouterr().err
+    assert main(["separate", str(path), "-o", str(tmp_path / "out4"), "--f0", str(f0), "--phase-fit", "on",
+                 "--pitch-fit", "on"]) == 0
+    err = capsys.readouterr().err
+    assert "phases made consistent" in err and "fine-tuned" in err  # without --refine only when asked for
+    phased = sf.read(tmp_path / "out4" / "soprano.wav")[0]
+    assert not np.allclose(phased, stems[0][0], atol=1e-4)
 
 
 def test_f0_csv_with_wrong_columns_is_one_line_error(recording, tmp_path, capsys):
