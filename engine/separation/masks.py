@@ -79,6 +79,9 @@ def apply_masks(mixture: torch.Tensor, masks_fn, sample_rate: int, hop_fraction:
     spec = stft(mixture)  # [C, F, T]
     times = torch.arange(spec.shape[-1], device=mixture.device, dtype=torch.float64) * (hop / sample_rate)
     masks = masks_fn(n_fft, times).to(mixture.dtype)  # [V, F, T]
-    stems = consistent_stems(spec, masks, stft, istft, phase or PhaseFit(iterations=0))  # [V, C, F, T]
+    if phase is None:
+        stems = spec.unsqueeze(0) * masks.unsqueeze(1)  # [V, C, F, T]
+    else:
+        stems = consistent_stems(spec, masks, stft, istft, phase)
     v, c = stems.shape[:2]
     return istft(stems.reshape(v * c, *spec.shape[1:])).reshape(v, c, -1)

@@ -31,10 +31,9 @@ DEFAULT_PHASE_FIT = PhaseFit()
 
 
 def consistent_stems(spec: torch.Tensor, masks: torch.Tensor, stft: Callable, istft: Callable,
-                     fit: PhaseFit | None = None) -> torch.Tensor:
+                     fit: PhaseFit) -> torch.Tensor:
     """spec: mixture STFT [C, F, T] (complex); masks: [V, F, T] summing to 1 over V; stft: signals [B, N] ->
     [B, F, T]; istft: the inverse. Returns the stems' STFTs [V, C, F, T], which add up to ``spec``."""
-    fit = fit or DEFAULT_PHASE_FIT
     m = masks.unsqueeze(1)                              # [V, 1, F, T]
     stems = spec.unsqueeze(0) * m                       # [V, C, F, T]
     if fit.iterations <= 0:
