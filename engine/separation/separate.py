@@ -122,11 +122,11 @@ def _fade_weights(n: int, start: int, end: int, first: bool, last: bool, fade: i
 def progress_spans(seconds: float, tracking: bool, correcting: bool, refine_steps: int) -> dict:
     """{stage: (start, end)} fractions of the progress bar for the stages of :func:`separate` that run, in
     proportion to their rough cost on two CPU cores (measured on 3 minutes of audio: tracking ~0.04 s, pitch
-    correction with stem re-tracking ~0.22 s, masks ~0.07 s per second of audio, ~0.16 s after a refinement with
-    the pitch fit and the finer hop; ~0.8 s per refinement step)."""
+    correction with stem re-tracking ~0.22 s, masks ~0.07 s per second of audio, ~0.28 s after a refinement with
+    the pitch fit, the finer hop and the phase fit; ~0.8 s per refinement step)."""
     cost = {"f0": 0.04 * seconds * tracking, "correction": 0.22 * seconds * correcting,
             "refine": 0.8 * refine_steps, "correction_refined": 0.22 * seconds * correcting * (refine_steps > 0),
-            "masks": (0.16 if refine_steps > 0 else 0.07) * seconds + 1e-6}
+            "masks": (0.28 if refine_steps > 0 else 0.07) * seconds + 1e-6}
     total, at, spans = sum(cost.values()), 0.0, {}
     for stage, c in cost.items():
         spans[stage] = (at / total, (at + c) / total)
