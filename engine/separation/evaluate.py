@@ -136,14 +136,27 @@ def _summarise(scores: dict, names: list[str]) -> dict:
     return out
 
 
-def corrected_tracks(model: SeparationModel, mixture: np.ndarray, rate: int, tracks: F0Tracks) -> F0Tracks:
+def corrected_tracks(model: SeparationModel, mixture: np.ndarray, rate: int, tracks: F0Tracks,
+                     rounds: int = 1) -> F0Tracks:
     """Tracked F0 after the analysis-by-synthesis pitch correction separate() applies to tracked F0
-    (engine.separation.f0_correction), on the model's frames; mixture [N] at ``rate`` (the model's rate)."""
+    (engine.separation.f0_correction), ``rounds`` times, on the model's frames; mixture [N] at ``rate`` (the
+    model's rate)."""
     from engine.separation.f0_correction import correct_tracks
 
     hop = model.config.hop
     n_frames = len(mixture) // hop
-    return correct_tracks(model, mixture[: n_frames * hop], tracks.resampled(np.arange(n_frames) * hop / rate))
+    tracks = tracks.resampled(np.arange(n_frames) * hop / rate)
+    for _ in range(rounds):
+        tracks = correct_tracks(model, mixture[: n_frames * hop], tracks)
+    return tracks
+
+
+def corrected_after_refinement(refined: SeparationModel, mixture: np.ndarray, rate: int,
+                               tracks: F0Tracks) -> F0Tracks:
+    """``tracks`` corrected again with the refined model as many times as separate() does."""
+    from engine.separation.f0_correction import F0Correction
+
+    return corrected_tracks(refined, mixture, rate, tracks, F0Correction().refined_rounds)
 
 
 def evaluate(dataset: str = "csd", f0_mode: str = "oracle", model_path=None, refine_steps: int = 100, device=None,
@@ -183,7 +196,7 @@ def evaluate(dataset: str = "csd", f0_mode: str = "oracle", model_path=None, ref
                              torch.tensor(tr.voiced, dtype=torch.float32), refine_steps, device=device).cpu()
         refined_f0 = None
         if refined is not None and f0_correction and f0_mode != "oracle":  # corrected again, as separate() does
-            tracks_r = corrected_tracks(refined, mixture, CSD_RATE, tracks)
+            tracks_r = corrected_after_refinement(refined, mixture, CSD_RATE, tracks)
             refined_f0 = [excerpt_f0(tracks_r, i * EXCERPT_S, EXCERPT_S) for i in range(n_ex)]
         scores = _evaluate_excerpts(excerpts, CSD_RATE, model, refined, "CSD", refined_f0)
         names = ["soprano", "alto", "tenor", "bass"]
@@ -235,7 +248,7 @@ def evaluate(dataset: str = "csd", f0_mode: str = "oracle", model_path=None, ref
                              torch.tensor(tr.voiced, dtype=torch.float32), refine_steps, device=device).cpu()
         refined_f0 = None
         if refined is not None and f0_correction and f0_mode != "oracle":  # corrected again, as separate() does
-            refined_f0 = [corrected_tracks(refined, m, rate, t) for m, _, t in excerpts]
+            refined_f0 = [corrected_after_refinement(refined, m, rate, t) for m, _, t in excerpts]
         scores = _evaluate_excerpts(excerpts, rate, model, refined, "synthetic", refined_f0)
         result["excerpts"] = len(excerpts)
         result["data"] = str(data)

@@ -53,8 +53,10 @@ class F0Correction:
     frames later / earlier); change_cost: cost per frame on another alternative than the tracked one;
     switch_cost: cost per change of alternative; max_hz: band compared; sweeps: passes over the voices;
     chunk_frames: frames decided together; floor_db: floor of the log-spectral distance, dB re the chunk's mean
-    STFT power; retrack: then re-track the pitch on the separated stems (:func:`retrack_from_stems`; None: no).
-    Costs are in units of the per-frame mean squared log-power difference."""
+    STFT power; retrack: then re-track the pitch on the separated stems (:func:`retrack_from_stems`; None: no);
+    refined_rounds: how many times separate() corrects the tracks again once the model was refined on the
+    recording (each round starts from the last one's tracks). Costs are in units of the per-frame mean squared
+    log-power difference."""
 
     semitones: tuple = (-2.0, -1.0, 1.0, 2.0)
     shifts: tuple = (-6, -4, -2, 2, 4, 6)
@@ -65,6 +67,9 @@ class F0Correction:
     chunk_frames: int = 500
     floor_db: float = -35.0
     retrack: StemRetrack | None = field(default_factory=StemRetrack)
+    # CSD, estimated F0, refine 500: 1 / 2 / 3 / 5 / 7 / 9 rounds 7.34 / 7.43 / 7.48 / 7.57 / 7.59 / 7.60 dB; each
+    # round costs about a third of a second per second of audio (docs/separation.md, tenth round).
+    refined_rounds: int = 5
 
 
 def alternatives(f0_hz: np.ndarray, voiced: np.ndarray, v: int, cfg: F0Correction) -> np.ndarray:

@@ -119,13 +119,16 @@ def _fade_weights(n: int, start: int, end: int, first: bool, last: bool, fade: i
     return w.astype(np.float32)
 
 
-def progress_spans(seconds: float, tracking: bool, correcting: bool, refine_steps: int) -> dict:
+def progress_spans(seconds: float, tracking: bool, correcting: bool, refine_steps: int,
+                   refined_rounds: int = 1) -> dict:
     """{stage: (start, end)} fractions of the progress bar for the stages of :func:`separate` that run, in
     proportion to their rough cost on two CPU cores (measured on 3 minutes of audio: tracking ~0.04 s, pitch
     correction with stem re-tracking ~0.22 s, masks ~0.07 s per second of audio, ~0.28 s after a refinement with
-    the pitch fit, the finer hop and the phase fit; ~0.8 s per refinement step)."""
+    the pitch fit, the finer hop and the phase fit; ~0.8 s per refinement step); refined_rounds: corrections
+    after a refinement."""
     cost = {"f0": 0.04 * seconds * tracking, "correction": 0.22 * seconds * correcting,
-            "refine": 0.8 * refine_steps, "correction_refined": 0.22 * seconds * correcting * (refine_steps > 0),
+            "refine": 0.8 * refine_steps,
+            "correction_refined": 0.22 * seconds * correcting * (refine_steps > 0) * refined_rounds,
             "masks": (0.28 if refine_steps > 0 else 0.07) * seconds + 1e-6}
     total, at, spans = sum(cost.values()), 0.0, {}
     for stage, c in cost.items():
@@ -174,7 +177,11 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
     if f0_correction == "auto":
         f0_correction = "off" if f0 is not None else "on"
     correcting = f0_correction not in (None, "off")
-    span = progress_spans(len(mono) / sample_rate, f0 is None, correcting, refine_steps)
+    correction = None
+    if correcting:
+        correction = F0Correction() if f0_correction == "on" else f0_correction
+    span = progress_spans(len(mono) / sample_rate, f0 is None, correcting, refine_steps,
+                          correction.refined_rounds if correcting else 0)
     if f0 is None:
         f0, source = estimate_f0(mono, sample_rate, n_voices, score, sub_progress(progress, *span["f0"]))
     else:
@@ -191,9 +198,7 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
     mono16 = np.pad(mono16, (0, n_frames * hop - len(mono16)))
     mono16_t = torch.tensor(mono16)
 
-    correction = None
     if correcting:
-        correction = F0Correction() if f0_correction == "on" else f0_correction
         tracks = correct_tracks(model, mono16, tracks, correction, sub_progress(progress, *span["correction"]))
         f0_t = model_f0(tracks.f0_hz)
         notes.append("F0 pitch corrected by analysis-by-synthesis against the mixture"
@@ -205,8 +210,12 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
                        progress=sub_progress(progress, *span["refine"]))
         notes.append(f"refined on this recording for {refine_steps} steps")
         if correction is not None:  # the refined θ fits the mixture better: correct the pitch again with it
-            tracks = correct_tracks(model, mono16, tracks, correction,
-                                    sub_progress(progress, *span["correction_refined"]))
+            lo, hi = span["correction_refined"]
+            rounds = correction.refined_rounds
+            for r in range(rounds):  # each round's stems are cleaner for the next one's re-tracking
+                tracks = correct_tracks(model, mono16, tracks, correction,
+                                        sub_progress(progress, lo + (hi - lo) * r / rounds,
+                                                     lo + (hi - lo) * (r + 1) / rounds))
             f0_t = model_f0(tracks.f0_hz)
 
     refined = model.refined_steps > 0
