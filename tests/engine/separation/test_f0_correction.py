@@ -72,3 +72,21 @@ def test_separate_corrects_again_after_a_refinement(shipped_model):
                    refine_steps=2, f0_correction="on")
     assert abs(np.median(sep.f0.f0_hz[1, 70:130]) - 293.66) < 3
     assert np.abs(sep.stems.sum(0)[0] - mix).max() < 1e-5
+
+
+def test_after_a_refinement_the_correction_runs_its_rounds_and_progress_keeps_moving(shipped_model):
+    """Each round after the refinement re-tracks on the refined model's stems; the progress bar shows every round
+    and never runs backwards."""
+    from engine.f0.tracks import F0Tracks
+    from engine.separation.f0_correction import F0Correction
+    from engine.separation.separate import separate
+
+    mix, _, tracks = chord(16000, 2.0, f0s=(440.0, 293.66))
+    seen = []
+    separate(mix, 16000, 2, f0=F0Tracks(tracks.times_s, tracks.f0_hz, tracks.voiced), model=shipped_model,
+             refine_steps=2, f0_correction=F0Correction(refined_rounds=3), progress=lambda f, s: seen.append((f, s)))
+    stages = [s for _, s in seen]
+    after = stages[max(i for i, s in enumerate(stages) if "refin" in s):]
+    assert sum("re-tracking F0 on the stems" in s for s in after) == 3
+    fractions = [f for f, _ in seen]
+    assert all(b >= a - 1e-9 for a, b in zip(fractions, fractions[1:])) and fractions[-1] == 1.0
