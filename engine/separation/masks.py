@@ -81,7 +81,8 @@ def apply_masks(mixture: torch.Tensor, masks_fn, sample_rate: int, hop_fraction:
     masks = masks_fn(n_fft, times).to(mixture.dtype)  # [V, F, T]
     if phase is None:
         stems = spec.unsqueeze(0) * masks.unsqueeze(1)  # [V, C, F, T]
-    else:
-        stems = consistent_stems(spec, masks, stft, istft, phase)
+    else:  # channel by channel: half the working memory for stereo
+        stems = torch.cat([consistent_stems(spec[c:c + 1], masks, stft, istft, phase)
+                           for c in range(spec.shape[0])], 1)
     v, c = stems.shape[:2]
     return istft(stems.reshape(v * c, *spec.shape[1:])).reshape(v, c, -1)
