@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QFileDialog, 
                                QScrollArea, QSizePolicy, QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget)
 
 from gui.capabilities import capability, set_enabled_by
+from gui.separation_job import REFINE_STEPS
 from gui.spectrogram import hz_to_midi
 from gui.spectrogram_view import SpectrogramView
 from gui.style import voice_color
@@ -48,9 +49,11 @@ class ChoirPage(QWidget):
         self.quality = QComboBox()
         self.quality.addItem("Fast", "fast")
         self.quality.addItem("Refine", "refine")
+        steps = REFINE_STEPS
         self.quality.setToolTip("Fast: one pass of the trained network. Refine: first adapt the network to this "
-                                "recording without supervision (100 steps on a GPU, 15 on the CPU; on the CPU "
-                                "that takes minutes, the progress bar shows the time left)")
+                                f"recording without supervision ({steps['gpu']} steps on a GPU, {steps['cpu']} on "
+                                "the CPU), then correct the tracked F0 and the stems' phases with it; on the CPU "
+                                "that takes minutes, the progress bar shows the time left")
         self.score_button = QPushButton("Score…")
         self.score_button.setToolTip("Optional: a score (MusicXML or MIDI) of the piece, to guide F0 tracking")
         self.score_button.clicked.connect(self.choose_score)

@@ -17,6 +17,9 @@ PLAY_RATE = 44100
 # costs ~0.8 s on two CPU cores (`motet bench separation --refine 100`; 44 s for 50 on the demo), so the CPU gets
 # 100 steps, about 80 s (the ETA shows it, Cancel stops it).
 REFINE_STEPS = {"gpu": 500, "cpu": 100}
+# After the refinement, tracked F0 is corrected again with the adapted network, in rounds of ~1 minute per 3 minutes
+# of audio on two CPU cores: the CPU gets 2 (CSD: +0.10 dB of the 5 rounds' +0.23, docs/separation.md tenth round).
+REFINED_ROUNDS = {"gpu": 5, "cpu": 2}
 
 
 def thetas_from_arrays(names, f0_hz, voiced, hop_s, theta: dict):
@@ -41,19 +44,25 @@ def mono_stems(stems: np.ndarray, rate: int) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
+def _kind(device) -> str:
+    return "cpu" if getattr(device, "type", str(device)) == "cpu" else "gpu"
+
+
 def refine_steps(device) -> int:
-    return REFINE_STEPS["cpu" if getattr(device, "type", str(device)) == "cpu" else "gpu"]
+    return REFINE_STEPS[_kind(device)]
 
 
 def separation_job(audio, n_voices: int, quality: str, score: Optional[str], f0=None):
     """A worker job separating ``audio`` (engine Audio) into ``n_voices``; ``f0``: F0Tracks to use, or None."""
 
     def job(ctx):
+        from engine.separation.f0_correction import F0Correction
         from engine.separation.separate import separate
 
+        correction = "auto" if f0 is not None else F0Correction(refined_rounds=REFINED_ROUNDS[_kind(ctx.device)])
         sep = separate(audio.samples, audio.sample_rate, n_voices, f0=f0, score=score,
                        refine_steps=refine_steps(ctx.device) if quality == "refine" else 0, device=ctx.device,
-                       progress=sub_progress(ctx, 0.0, 0.97))
+                       progress=sub_progress(ctx, 0.0, 0.97), f0_correction=correction)
         ctx.progress(0.98, "preparing the voices")
         stems = mono_stems(sep.stems, sep.sample_rate)
         thetas = thetas_from_arrays(sep.names, sep.f0.f0_hz, sep.f0.voiced, sep.hop_s, sep.theta)
