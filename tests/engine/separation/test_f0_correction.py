@@ -86,7 +86,8 @@ def test_after_a_refinement_the_correction_runs_its_rounds_and_progress_keeps_mo
     separate(mix, 16000, 2, f0=F0Tracks(tracks.times_s, tracks.f0_hz, tracks.voiced), model=shipped_model,
              refine_steps=2, f0_correction=F0Correction(refined_rounds=3), progress=lambda f, s: seen.append((f, s)))
     stages = [s for _, s in seen]
-    after = stages[max(i for i, s in enumerate(stages) if "refin" in s):]
+    after = stages[max(i for i, s in enumerate(stages) if s.startswith("refining")):]
     assert sum("re-tracking F0 on the stems" in s for s in after) == 3
+    assert any(s.startswith("round 3/3") for s in after)
     fractions = [f for f, _ in seen]
     assert all(b >= a - 1e-9 for a, b in zip(fractions, fractions[1:])) and fractions[-1] == 1.0
