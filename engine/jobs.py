@@ -17,12 +17,13 @@ def report(progress: Optional[Progress], fraction: float, stage: str) -> None:
         progress(min(1.0, max(0.0, float(fraction))), stage)
 
 
-def sub_progress(progress: Optional[Progress], start: float, end: float) -> Optional[Progress]:
-    """A progress callback mapping [0, 1] onto [start, end] of ``progress`` (for stages of one job)."""
+def sub_progress(progress: Optional[Progress], start: float, end: float, label: str = "") -> Optional[Progress]:
+    """A progress callback mapping [0, 1] onto [start, end] of ``progress`` (for stages of one job); ``label``
+    goes before each stage's text (a stage run several times: "round 2/5: ")."""
     if progress is None:
         return None
 
     def inner(fraction: float, stage: str) -> None:
-        progress(start + (end - start) * min(1.0, max(0.0, fraction)), stage)
+        progress(start + (end - start) * min(1.0, max(0.0, fraction)), label + stage)
 
     return inner

@@ -213,10 +213,10 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
             lo, hi = span["correction_refined"]
             rounds = correction.refined_rounds
             for r in range(rounds):  # each round's stems are cleaner for the next one's re-tracking
-                sub = sub_progress(progress, lo + (hi - lo) * r / rounds, lo + (hi - lo) * (r + 1) / rounds)
-                if sub is not None:
-                    sub = (lambda f, s, sub=sub, r=r: sub(f, f"round {r + 1}/{rounds} with the refined model: {s}"))
-                tracks = correct_tracks(model, mono16, tracks, correction, sub)
+                tracks = correct_tracks(model, mono16, tracks, correction,
+                                        sub_progress(progress, lo + (hi - lo) * r / rounds,
+                                                     lo + (hi - lo) * (r + 1) / rounds,
+                                                     f"round {r + 1}/{rounds} with the refined model: "))
             f0_t = model_f0(tracks.f0_hz)
 
     refined = model.refined_steps > 0
