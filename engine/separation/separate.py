@@ -119,6 +119,16 @@ def _fade_weights(n: int, start: int, end: int, first: bool, last: bool, fade: i
     return w.astype(np.float32)
 
 
+def _option(choice, default, auto_on: bool):
+    """A stage's setting from "auto" / "on" / "off" / None / its own config object: ``default`` for "on" (and for
+    "auto" when ``auto_on``), None for off, the object itself otherwise."""
+    if choice == "auto":
+        choice = "on" if auto_on else "off"
+    if choice in ("off", None):
+        return None
+    return default if choice == "on" else choice
+
+
 def progress_spans(seconds: float, tracking: bool, correcting: bool, refine_steps: int,
                    refined_rounds: int = 1) -> dict:
     """{stage: (start, end)} fractions of the progress bar for the stages of :func:`separate` that run, in
@@ -174,12 +184,8 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
     mono = x.mean(0)
     mono16 = to_rate(mono, sample_rate, sr_m)
 
-    if f0_correction == "auto":
-        f0_correction = "off" if f0 is not None else "on"
-    correcting = f0_correction not in (None, "off")
-    correction = None
-    if correcting:
-        correction = F0Correction() if f0_correction == "on" else f0_correction
+    correction = _option(f0_correction, F0Correction(), f0 is None)  # auto: tracked F0 only
+    correcting = correction is not None
     span = progress_spans(len(mono) / sample_rate, f0 is None, correcting, refine_steps,
                           correction.refined_rounds if correcting else 0)
     if f0 is None:
@@ -226,15 +232,9 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
         harmonic_fit = None
     if harmonic_fit is not None:
         notes.append(f"masks with per-harmonic gains fitted to the recording ({harmonic_fit.iterations} updates)")
-    if pitch_fit == "auto":
-        pitch_fit = DEFAULT_PITCH_FIT if refined else None
-    elif pitch_fit in ("on", "off"):
-        pitch_fit = DEFAULT_PITCH_FIT if pitch_fit == "on" else None
+    pitch_fit = _option(pitch_fit, DEFAULT_PITCH_FIT, refined)
+    phase_fit = _option(phase_fit, DEFAULT_PHASE_FIT, refined)
     mask_hop = MASK_HOP_FRACTION_REFINED if refined else MASK_HOP_FRACTION
-    if phase_fit == "auto":
-        phase_fit = DEFAULT_PHASE_FIT if refined else None
-    elif phase_fit in ("on", "off"):
-        phase_fit = DEFAULT_PHASE_FIT if phase_fit == "on" else None
     if phase_fit is not None:
         notes.append(f"stem phases made consistent ({phase_fit.iterations} iterations)")
     if pitch_fit is not None:
