@@ -126,7 +126,8 @@ def _run_eval(args: argparse.Namespace) -> int:
         result[s] = REFINE_NOTES[REFINE_METHODS[s]]
     for mode in modes:
         print(f"{args.dataset} {mode}: " + "; ".join(
-            f"{name} RPA {m['rpa']:.3f} RCA {m['rca']:.3f} VR {m['voicing_recall']:.3f} "
+            f"{name} RPA {m['rpa']:.3f} (voiced only {m['rpa_voiced']:.3f}) RCA {m['rca']:.3f} "
+            f"VR {m['voicing_recall']:.3f} "
             f"VFA {m['voicing_false_alarm']:.3f}" for name, m in result[mode].items() if isinstance(m, dict))
               + f" ({result[mode]['seconds']:.1f} s)")
     if args.json:

@@ -8,7 +8,7 @@ from engine.errors import MotetError
 from engine.f0.assign import AssignParams, assign_voices, voice_ranges
 from engine.f0.salience import (ANALYSIS_RATE, N_FFT, candidates, compressed_spectrum, magnitude_spectrogram,
                                 to_analysis_rate)
-from engine.f0.tracks import F0Tracks
+from engine.f0.tracks import F0Tracks, hold_pitch
 from engine.jobs import report, sub_progress
 
 SILENCE_RMS = 1e-4  # a recording quieter than this (about -80 dBFS) holds no voice
@@ -189,4 +189,4 @@ def track_voices_blind(samples: np.ndarray, sample_rate: int, n_voices: int, par
     if not voiced.any():
         raise MotetError("audio: no singing voice found (no harmonic sound)")
     report(progress, 1.0, "pitch tracked")
-    return F0Tracks(cand.times_s, np.where(voiced, f0, 0.0), voiced, names)
+    return F0Tracks(cand.times_s, hold_pitch(f0), voiced, names)

@@ -18,7 +18,7 @@ from engine.f0.blind import (HARMONIC_SHARE, check_audio, harmonic_score, harmon
                              shared_harmonics)
 from engine.f0.salience import grid_hz, magnitude_spectrogram, salience_map, to_analysis_rate
 from engine.f0.score import ScorePart, load_score
-from engine.f0.tracks import F0_HOP_S, F0Tracks
+from engine.f0.tracks import F0_HOP_S, F0Tracks, hold_pitch
 from engine.jobs import report
 
 ALIGN_HOP = 4  # alignment works on 64 ms frames (4 F0 frames)
@@ -267,7 +267,8 @@ def measure_notes(mag: np.ndarray, written: np.ndarray, names: list[str]) -> F0T
     First each voice's drift from the written tuning is measured (a search +-100 cents around the written pitch,
     smoothed over 4 s); note boundaries then move to where the evidence changes (:func:`slacken`); each voice's F0
     is then followed within +-SEARCH_CENTS of its drift-corrected written pitch (:func:`follow_note_pitch`),
-    refined to a cent, and unvoiced where it does not sound (:func:`audible`, :func:`harmonic_share`)."""
+    refined to a cent, and unvoiced where it does not sound (:func:`audible`, :func:`harmonic_share`); there the
+    F0 measured at the written note stays as the pitch guess (:func:`hold_pitch` fills the score's rests)."""
     voiced = written > 0
     nominal = np.where(voiced, 440.0 * 2 ** ((written - 69) / 12), 0.0)
     first = refine_f0(mag, nominal, voiced, span_cents=100.0, step_cents=4.0)
@@ -287,7 +288,7 @@ def measure_notes(mag: np.ndarray, written: np.ndarray, names: list[str]) -> F0T
     voiced = voiced & audible(mag, f0, voiced)
     voiced = remove_blips(voiced & (harmonic_share(mag, f0, voiced) >= HARMONIC_SHARE)[None, :], 3)
     times = np.arange(mag.shape[0]) * F0_HOP_S
-    return F0Tracks(times, np.where(voiced, f0, 0.0), voiced, names)
+    return F0Tracks(times, hold_pitch(f0), voiced, names)
 
 
 def _smooth_nan(x: np.ndarray, width: int) -> np.ndarray:

@@ -17,12 +17,31 @@ from engine.errors import MotetError
 F0_HOP_S = 0.016  # seconds between F0 frames everywhere in motet
 
 
+def hold_pitch(f0_hz: np.ndarray) -> np.ndarray:
+    """[V, T] F0 in Hz with a pitch guess on every frame: a frame without a value (<= 0) takes the value of the
+    nearest frame that has one (the earlier one on a tie), so a gap inside a phrase holds the notes around it. A voice
+    with no value anywhere stays 0."""
+    f0_hz = np.atleast_2d(np.asarray(f0_hz, dtype=np.float64))
+    out = f0_hz.copy()
+    frames = np.arange(f0_hz.shape[1])
+    for v, row in enumerate(f0_hz):
+        have = np.nonzero(row > 0)[0]
+        if len(have) == 0:
+            continue
+        after = np.clip(np.searchsorted(have, frames), 0, len(have) - 1)
+        before = np.clip(after - 1, 0, len(have) - 1)
+        take_before = np.abs(frames - have[before]) <= np.abs(have[after] - frames)
+        out[v] = row[np.where(take_before, have[before], have[after])]
+    return out
+
+
 @dataclass
 class F0Tracks:
     """F0 of ``V`` voices over ``T`` frames.
 
-    times_s: [T] frame times in seconds. f0_hz: [V, T] in Hz (value kept where unvoiced is allowed but
-    ignored). voiced: [V, T] bool. names: V voice names, highest voice first.
+    times_s: [T] frame times in seconds. f0_hz: [V, T] in Hz; where a voice is unvoiced it may hold the tracker's
+    pitch guess (what the voice would sing there if it sang: :func:`hold_pitch`), never used as voiced. voiced:
+    [V, T] bool. names: V voice names, highest voice first.
     """
 
     times_s: np.ndarray
@@ -53,6 +72,11 @@ class F0Tracks:
     def masked(self) -> np.ndarray:
         """[V, T] F0 in Hz with 0 where unvoiced (the CSV convention)."""
         return np.where(self.voiced & (self.f0_hz > 0), self.f0_hz, 0.0)
+
+    def signed(self) -> np.ndarray:
+        """[V, T] the mir_eval/MIREX form: F0 in Hz where voiced, minus the pitch guess where unvoiced, 0 where there
+        is none (raw pitch accuracy scores the pitch on every reference-voiced frame, the voicing is scored apart)."""
+        return np.where(self.voiced & (self.f0_hz > 0), self.f0_hz, -np.maximum(self.f0_hz, 0.0))
 
     def resampled(self, times_s: np.ndarray) -> "F0Tracks":
         """These tracks at other frame times: F0 interpolated in log frequency, voicing by nearest frame."""
