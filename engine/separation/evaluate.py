@@ -141,14 +141,11 @@ def corrected_tracks(model: SeparationModel, mixture: np.ndarray, rate: int, tra
     """Tracked F0 after the analysis-by-synthesis pitch correction separate() applies to tracked F0
     (engine.separation.f0_correction), ``rounds`` times, on the model's frames; mixture [N] at ``rate`` (the
     model's rate)."""
-    from engine.separation.f0_correction import correct_tracks
+    from engine.separation.f0_correction import correct_rounds
 
     hop = model.config.hop
     n_frames = len(mixture) // hop
-    tracks = tracks.resampled(np.arange(n_frames) * hop / rate)
-    for _ in range(rounds):
-        tracks = correct_tracks(model, mixture[: n_frames * hop], tracks)
-    return tracks
+    return correct_rounds(model, mixture[: n_frames * hop], tracks.resampled(np.arange(n_frames) * hop / rate), rounds)
 
 
 def corrected_after_refinement(refined: SeparationModel, mixture: np.ndarray, rate: int,

@@ -189,6 +189,16 @@ def correct_tracks(model, mono16: np.ndarray, tracks: F0Tracks, cfg: F0Correctio
     return out
 
 
+def correct_rounds(model, mono16: np.ndarray, tracks: F0Tracks, rounds: int, cfg: F0Correction | None = None,
+                   progress: Progress | None = None, what: str = "") -> F0Tracks:
+    """:func:`correct_tracks` ``rounds`` times in a row, each round from the last one's tracks (its stems are
+    cleaner for the next re-tracking); the progress bar gives each round its share, labelled "round r/R<what>: "."""
+    for r in range(rounds):
+        tracks = correct_tracks(model, mono16, tracks, cfg, sub_progress(progress, r / rounds, (r + 1) / rounds,
+                                                                        f"round {r + 1}/{rounds}{what}: "))
+    return tracks
+
+
 def retrack_from_stems(model, mono16: np.ndarray, tracks: F0Tracks, cfg: StemRetrack | None = None,
                        progress: Progress | None = None) -> F0Tracks:
     """``tracks`` with the pitch of their voiced frames re-measured on each voice's separated stem: the mixture

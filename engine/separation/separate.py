@@ -18,7 +18,7 @@ from engine.choir import voice_names
 from engine.errors import MotetError
 from engine.f0.tracks import F0Tracks
 from engine.jobs import Progress, report, sub_progress
-from engine.separation.f0_correction import F0Correction, correct_tracks
+from engine.separation.f0_correction import F0Correction, correct_rounds, correct_tracks
 from engine.separation.harmonic_fit import DEFAULT_FIT, REFINED_FIT, GainFit, fit_chunk_gains, gains_at
 from engine.separation.masks import (MASK_HOP_FRACTION, MASK_HOP_FRACTION_REFINED, MASK_RENDER, apply_masks,
                                      freq_spread, wiener_masks)
@@ -216,13 +216,8 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
                        progress=sub_progress(progress, *span["refine"]))
         notes.append(f"refined on this recording for {refine_steps} steps")
         if correction is not None:  # the refined θ fits the mixture better: correct the pitch again with it
-            lo, hi = span["correction_refined"]
-            rounds = correction.refined_rounds
-            for r in range(rounds):  # each round's stems are cleaner for the next one's re-tracking
-                tracks = correct_tracks(model, mono16, tracks, correction,
-                                        sub_progress(progress, lo + (hi - lo) * r / rounds,
-                                                     lo + (hi - lo) * (r + 1) / rounds,
-                                                     f"round {r + 1}/{rounds} with the refined model: "))
+            tracks = correct_rounds(model, mono16, tracks, correction.refined_rounds, correction,
+                                    sub_progress(progress, *span["correction_refined"]), " with the refined model")
             f0_t = model_f0(tracks.f0_hz)
 
     refined = model.refined_steps > 0
