@@ -3,8 +3,9 @@
 A blind tracker's pitch errors are mostly discrete: a note change taken a few frames late or early, a pitch a
 semitone or two off. Given θ from the model (the encoder run on the tracked F0) and its power rendering
 (:meth:`engine.voice.VoiceModel.power_spectrogram`, the expected power the harmonic fit uses), every voice gets a
-few alternative F0 tracks — the tracked one, ± 1 and 2 semitones, and the track read a few frames later or
-earlier (a note change taken early or late) — and, voice by voice with the other voices held at their current
+few alternative F0 tracks — the tracked one, ± 1 and 2 semitones, the track read a few frames later or
+earlier (a note change taken early or late), and the voice's previous and next note held through the frame (a
+voice that left its own note for another voice's partial and should have stayed) — and, voice by voice with the other voices held at their current
 choice, a Viterbi path picks per frame the alternative whose rendered power, added to the other voices', explains
 the mixture's STFT power best (log-spectral distance with a floor), with a cost per frame spent off the tracked
 track and per switch. Voicing is left as tracked. Analysis-by-synthesis pitch choice as in model-based
@@ -60,6 +61,11 @@ class F0Correction:
 
     semitones: tuple = (-2.0, -1.0, 1.0, 2.0)
     shifts: tuple = (-6, -4, -2, 2, 4, 6)
+    # CSD, estimated F0, unrefined model: 5.95 -> 6.11 dB, blind soprano RPA .900 -> .910 (docs/separation.md,
+    # twelfth round)
+    neighbour_notes: bool = True
+    note_jump: float = 0.8
+    note_frames: int = 4
     change_cost: float = 0.02
     switch_cost: float = 0.2
     max_hz: float = 4000.0
@@ -72,6 +78,37 @@ class F0Correction:
     refined_rounds: int = 5
 
 
+def neighbour_notes(f0_hz: np.ndarray, voiced: np.ndarray, jump: float = 0.8,
+                    min_frames: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """(previous, next) [T] (Hz): for every frame of one voice's track f0_hz/voiced [T], the pitch of the note
+    before the one it lies in (the median of that note's last ``min_frames`` frames) and of the note after it
+    (its first frames); the frame's own F0 where there is none. A note is a run of at least ``min_frames``
+    voiced frames with no step over ``jump`` semitones between neighbours; a frame outside any note looks back
+    to the last note ended and on to the next one begun."""
+    f = np.asarray(f0_hz, dtype=np.float64)
+    on = (np.asarray(voiced) > 0) & (f > 0)
+    t_n = len(f)
+    semis = 12 * np.log2(np.maximum(f, 1e-3))
+    begins = on & (np.r_[True, np.abs(np.diff(semis)) > jump] | ~np.r_[False, on[:-1]])  # a note starts here
+    starts_all = np.nonzero(begins)[0]
+    ends_all = np.nonzero(on & (~np.r_[on[1:], False] | np.r_[begins[1:], False]))[0] + 1  # ... and ends before
+    keep = ends_all - starts_all >= min_frames
+    starts, ends = starts_all[keep], ends_all[keep]
+    prev, nxt = f.copy(), f.copy()
+    if len(starts) == 0:
+        return prev, nxt
+    tail = np.array([np.median(f[max(s, e - min_frames):e]) for s, e in zip(starts, ends)])
+    head = np.array([np.median(f[s:min(e, s + min_frames)]) for s, e in zip(starts, ends)])
+    t = np.arange(t_n)
+    k = np.searchsorted(starts, t, side="right") - 1          # the last note begun at or before t
+    inside = (k >= 0) & (ends[np.maximum(k, 0)] > t)
+    before = np.where(inside, k - 1, np.searchsorted(ends, t, side="right") - 1)
+    after = np.where(inside, k + 1, np.searchsorted(starts, t, side="right"))
+    prev = np.where(before >= 0, tail[np.clip(before, 0, len(tail) - 1)], f)
+    nxt = np.where(after < len(starts), head[np.clip(after, 0, len(head) - 1)], f)
+    return prev, nxt
+
+
 def alternatives(f0_hz: np.ndarray, voiced: np.ndarray, v: int, cfg: F0Correction) -> np.ndarray:
     """Alternative F0 tracks [C, T] (Hz) for voice ``v`` of f0_hz/voiced [V, T]; index 0 is the tracked one.
     A time-shifted track keeps the tracked F0 where the frame it reads is unvoiced."""
@@ -81,6 +118,8 @@ def alternatives(f0_hz: np.ndarray, voiced: np.ndarray, v: int, cfg: F0Correctio
     for d in cfg.shifts:
         j = np.clip(t + d, 0, len(t) - 1)
         cands.append(np.where(voiced[v, j] > 0, f[j], f))
+    if cfg.neighbour_notes:
+        cands += neighbour_notes(f, voiced[v], cfg.note_jump, cfg.note_frames)
     return np.stack(cands)
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from engine.separation.f0_correction import F0Correction, correct_f0, viterbi
+from engine.separation.f0_correction import F0Correction, correct_f0, neighbour_notes, viterbi
 from engine.separation.model import SeparationModel, default_model_path
 
 from .conftest import chord
@@ -18,6 +18,18 @@ def test_viterbi_ignores_a_one_frame_blip_but_follows_a_long_change():
     assert path[10] == 0
     assert (path[20:35] == 1).all()
     assert (path[:20] == 0).all() and (path[35:] == 0).all()
+
+
+def test_neighbour_notes_are_the_notes_before_and_after():
+    """A note of 10 frames, a one-frame gap, a note of 20, a 2-frame blip (no note), a gap, a note of 10: each
+    frame sees the note before the one it is in and the note after."""
+    f = np.r_[[293.0] * 10, [0.0], [543.0] * 20, [400.0] * 2, [0.0] * 3, [330.0] * 10]
+    prev, nxt = neighbour_notes(f, f > 0)
+    in_b = slice(11, 31)
+    assert np.allclose(prev[in_b], 293.0) and np.allclose(nxt[in_b], 330.0)
+    assert np.allclose(prev[:10], 293.0) and np.allclose(nxt[:10], 543.0)   # the first note: no note before
+    assert np.allclose(prev[31:36], 543.0) and np.allclose(nxt[31:36], 330.0)  # the blip and the gap after it
+    assert np.allclose(prev[36:], 543.0) and np.allclose(nxt[36:], 330.0)      # the last note: none after it
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +51,20 @@ def test_a_stretch_tracked_a_semitone_sharp_is_brought_back(shipped_model):
     right = np.r_[0:70, 170:f0.shape[1]]
     assert (out[:, right] == f0[:, right]).mean() > 0.95
     assert np.allclose(out[0], f0[0])             # the correct upper voice is not moved
+
+
+def test_a_voice_that_jumped_to_a_wrong_note_is_brought_back_to_its_own(shipped_model):
+    """The upper voice is tracked right for 1.3 s, then a fifth too high (far beyond the ±2-semitone
+    alternatives) to the end: only the alternative that holds its previous note brings it back."""
+    mix, _, tracks = chord(16000, 4.0, f0s=(440.0, 293.66))
+    f0 = tracks.f0_hz.copy()
+    f0[0, 80:] = 660.0
+    without = correct_f0(shipped_model, mix, f0, tracks.voiced, F0Correction(neighbour_notes=False))
+    fixed = correct_f0(shipped_model, mix, f0, tracks.voiced, F0Correction())
+    assert np.median(without[0, 90:]) > 440.0 * 2 ** (5 / 12)  # stays wrong (it can only reach 587 Hz)
+    cents = np.abs(1200 * np.log2(fixed[0, 90:] / 440.0))
+    assert (cents < 50).mean() > 0.9
+    assert np.allclose(fixed[1], f0[1])
 
 
 def test_separate_uses_the_corrected_f0_only_when_asked(shipped_model):
