@@ -5,10 +5,10 @@ semitone or two off. Given θ from the model (the encoder run on the tracked F0)
 (:meth:`engine.voice.VoiceModel.power_spectrogram`, the expected power the harmonic fit uses), every voice gets a
 few alternative F0 tracks — the tracked one, ± 1 and 2 semitones, the track read a few frames later or
 earlier (a note change taken early or late), and the voice's previous and next note held through the frame (a
-voice that left its own note for another voice's partial and should have stayed) — and, voice by voice with the other voices held at their current
-choice, a Viterbi path picks per frame the alternative whose rendered power, added to the other voices', explains
-the mixture's STFT power best (log-spectral distance with a floor), with a cost per frame spent off the tracked
-track and per switch. Voicing is left as tracked. Analysis-by-synthesis pitch choice as in model-based
+voice that left its own note for another voice's partial) — and, voice by voice with the other voices held at
+their current choice, a Viterbi path picks per frame the alternative whose rendered power, added to the other
+voices', explains the mixture's STFT power best (log-spectral distance with a floor), with a cost per frame spent
+off the tracked track and per switch. Voicing is left as tracked. Analysis-by-synthesis pitch choice as in model-based
 multi-pitch estimation (Klapuri 2008; Duan, Pardo & Zhang 2010), with a switching cost as in HMM pitch tracking.
 
 Then the pitch is re-tracked on the voices' own stems (:func:`retrack_from_stems`): the mixture is separated with
@@ -61,8 +61,8 @@ class F0Correction:
 
     semitones: tuple = (-2.0, -1.0, 1.0, 2.0)
     shifts: tuple = (-6, -4, -2, 2, 4, 6)
-    # CSD, estimated F0, unrefined model: 5.95 -> 6.11 dB, blind soprano RPA .900 -> .910 (docs/separation.md,
-    # twelfth round)
+    # CSD, estimated F0: unrefined model 5.95 -> 6.11 dB, refined 7.53 -> 7.71 dB, blind soprano RPA after one
+    # correction .900 -> .910 (docs/separation.md, twelfth round)
     neighbour_notes: bool = True
     note_jump: float = 0.8
     note_frames: int = 4
@@ -94,9 +94,8 @@ def neighbour_notes(f0_hz: np.ndarray, voiced: np.ndarray, jump: float = 0.8,
     ends_all = np.nonzero(on & (~np.r_[on[1:], False] | np.r_[begins[1:], False]))[0] + 1  # ... and ends before
     keep = ends_all - starts_all >= min_frames
     starts, ends = starts_all[keep], ends_all[keep]
-    prev, nxt = f.copy(), f.copy()
     if len(starts) == 0:
-        return prev, nxt
+        return f.copy(), f.copy()
     tail = np.array([np.median(f[max(s, e - min_frames):e]) for s, e in zip(starts, ends)])
     head = np.array([np.median(f[s:min(e, s + min_frames)]) for s, e in zip(starts, ends)])
     t = np.arange(t_n)
