@@ -49,11 +49,10 @@ class ChoirPage(QWidget):
         self.quality = QComboBox()
         self.quality.addItem("Fast", "fast")
         self.quality.addItem("Refine", "refine")
-        steps = REFINE_STEPS
         self.quality.setToolTip("Fast: one pass of the trained network. Refine: first adapt the network to this "
-                                f"recording without supervision ({steps['gpu']} steps on a GPU, {steps['cpu']} on "
-                                "the CPU), then correct the tracked F0 and the stems' phases with it; on the CPU "
-                                "that takes minutes, the progress bar shows the time left")
+                                f"recording without supervision ({REFINE_STEPS['gpu']} steps on a GPU, "
+                                f"{REFINE_STEPS['cpu']} on the CPU), then correct the tracked F0 and the stems' phases "
+                                "with it; on the CPU that takes minutes, the progress bar shows the time left")
         self.score_button = QPushButton("Score…")
         self.score_button.setToolTip("Optional: a score (MusicXML or MIDI) of the piece, to guide F0 tracking")
         self.score_button.clicked.connect(self.choose_score)

@@ -87,7 +87,6 @@ def neighbour_notes(f0_hz: np.ndarray, voiced: np.ndarray, jump: float = 0.8,
     to the last note ended and on to the next one begun."""
     f = np.asarray(f0_hz, dtype=np.float64)
     on = (np.asarray(voiced) > 0) & (f > 0)
-    t_n = len(f)
     semis = 12 * np.log2(np.maximum(f, 1e-3))
     begins = on & (np.r_[True, np.abs(np.diff(semis)) > jump] | ~np.r_[False, on[:-1]])  # a note starts here
     starts_all = np.nonzero(begins)[0]
@@ -98,7 +97,7 @@ def neighbour_notes(f0_hz: np.ndarray, voiced: np.ndarray, jump: float = 0.8,
         return f.copy(), f.copy()
     tail = np.array([np.median(f[max(s, e - min_frames):e]) for s, e in zip(starts, ends)])
     head = np.array([np.median(f[s:min(e, s + min_frames)]) for s, e in zip(starts, ends)])
-    t = np.arange(t_n)
+    t = np.arange(len(f))
     k = np.searchsorted(starts, t, side="right") - 1          # the last note begun at or before t
     inside = (k >= 0) & (ends[np.maximum(k, 0)] > t)
     before = np.where(inside, k - 1, np.searchsorted(ends, t, side="right") - 1)
