@@ -8,6 +8,7 @@ choice among candidates is made over time by Viterbi (low d', continuity), which
 from __future__ import annotations
 
 import numpy as np
+import scipy.fft
 
 from engine.errors import MotetError
 from engine.f0.salience import ANALYSIS_RATE, HOP, resample_mono
@@ -23,16 +24,15 @@ SILENCE_DB = -50.0  # frames this far below the loudest frame are unvoiced
 def _difference(frames: np.ndarray, window: int, max_lag: int) -> np.ndarray:
     """YIN difference d(tau) for tau = 0..max_lag of frames [T, window + max_lag] -> [T, max_lag + 1]."""
     n = frames.shape[1]
-    n_fft = 1 << int(np.ceil(np.log2(n + window)))
-    head = frames[:, :window]
-    spec = np.fft.rfft(frames, n_fft) * np.conj(np.fft.rfft(head, n_fft))
-    corr = np.fft.irfft(spec, n_fft)[:, : max_lag + 1]  # sum_j x_j x_{j+tau}
-    energy = np.cumsum(frames ** 2, axis=1)
-    energy = np.concatenate([np.zeros((frames.shape[0], 1)), energy], axis=1)
-    e0 = energy[:, window][:, None]
-    lags = np.arange(max_lag + 1)
-    e_tau = energy[:, lags + window] - energy[:, lags]
-    return np.maximum(e0 + e_tau - 2 * corr, 0.0)
+    # a circular correlation of length >= n does not wrap: j + tau <= window - 1 + max_lag < n
+    n_fft = scipy.fft.next_fast_len(n, real=True)
+    spec = scipy.fft.rfft(frames, n_fft)
+    spec *= np.conj(scipy.fft.rfft(frames[:, :window], n_fft))
+    corr = scipy.fft.irfft(spec, n_fft)[:, : max_lag + 1]  # sum_j x_j x_{j+tau}
+    energy = np.zeros((frames.shape[0], n + 1))
+    np.cumsum(frames ** 2, axis=1, out=energy[:, 1:])
+    e_tau = energy[:, window:window + max_lag + 1] - energy[:, : max_lag + 1]
+    return np.maximum(energy[:, window:window + 1] + e_tau - 2 * corr, 0.0)
 
 
 def _cmnd(d: np.ndarray) -> np.ndarray:
@@ -58,12 +58,12 @@ def yin_candidates(x: np.ndarray, fmin: float, fmax: float, n_candidates: int = 
     window = max(max_lag, int(0.025 * rate))
     n_frames = len(x) // YIN_HOP + 1
     padded = np.pad(x, (window // 2, window // 2 + max_lag + YIN_HOP))
+    spans = np.lib.stride_tricks.sliding_window_view(padded, window + max_lag)  # [samples, window + max_lag] view
     f0 = np.zeros((n_frames, n_candidates))
     dip = np.ones((n_frames, n_candidates))
     rms = np.zeros(n_frames)
     for start in range(0, n_frames, 1024):
-        idx = (np.arange(start, min(start + 1024, n_frames)) * YIN_HOP)[:, None] + np.arange(window + max_lag)[None, :]
-        frames = padded[idx]
+        frames = spans[start * YIN_HOP:min(start + 1024, n_frames) * YIN_HOP:YIN_HOP]
         rms[start:start + len(frames)] = np.sqrt(np.mean(frames[:, :window] ** 2, axis=1))
         dp = _cmnd(_difference(frames, window, max_lag))
         seg = dp[:, min_lag - 1: max_lag + 1]
