@@ -49,8 +49,9 @@ def score_tracks(estimate: F0Tracks, reference: F0Tracks) -> dict:
             est, strict = np.append(est, 0.0), np.append(strict, 0.0)
         scores = mir_eval.melody.evaluate(reference.times_s, ref, est_times, est)
         out[name] = {key: round(float(scores[label]), 4) for key, label in METRICS.items()}
-        strict_scores = mir_eval.melody.evaluate(reference.times_s, ref, est_times, strict)
-        out[name][STRICT_RPA] = round(float(strict_scores["Raw Pitch Accuracy"]), 4)
+        strict_rpa = mir_eval.melody.raw_pitch_accuracy(*mir_eval.melody.to_cent_voicing(reference.times_s, ref,
+                                                                                         est_times, strict))
+        out[name][STRICT_RPA] = round(float(strict_rpa), 4)
     keys = [*METRICS, STRICT_RPA]
     out["mean"] = {key: round(float(np.mean([out[n][key] for n in out])), 4) for key in keys}
     return out
