@@ -24,13 +24,13 @@ def check_audio(x: np.ndarray, what: str = "audio") -> None:
 
 def harmonic_score(mag: np.ndarray, centre_hz: np.ndarray, span_cents: float, step_cents: float = 2.0,
                    n_harmonics: int = 8, best_offset: bool = False, full: bool = False,
-                   harmonic_weights: np.ndarray | None = None):
+                   harmonic_weights: np.ndarray | None = None, compressed: bool = False):
     """Harmonic-summation score of F0s within +-span_cents of ``centre_hz`` ([N] Hz, one per frame of mag
     [N, K]): the best score per frame [N], or with ``best_offset`` the offset in cents of the best F0 (parabolic
     interpolation between the ``step_cents`` steps) [N], or with ``full`` every offset's score [N, O].
     ``harmonic_weights`` [N, n_harmonics] scales each harmonic per frame (e.g. down where another voice's partial
-    sits on it)."""
-    spec = compressed_spectrum(mag) if mag.size else mag
+    sits on it); ``compressed``: mag is already :func:`compressed_spectrum`'s output."""
+    spec = compressed_spectrum(mag) if mag.size and not compressed else mag
     n_bins = spec.shape[1]
     offsets = 2.0 ** (np.arange(-span_cents, span_cents + step_cents / 2, step_cents) / 1200)  # [O]
     weights = 0.84 ** np.arange(n_harmonics)
@@ -89,13 +89,14 @@ def refine_f0(mag: np.ndarray, f0_hz: np.ndarray, voiced: np.ndarray, span_cents
     """Sharpen coarse F0s on the spectrum: per voiced frame, the F0 within +-span_cents whose first harmonics
     collect the most (interpolated, compressed) magnitude. mag: [T, K]; f0_hz, voiced: [V, T]. Returns [V, T]."""
     out = f0_hz.copy()
+    spec = compressed_spectrum(mag) if mag.size else mag  # once for all voices (the best offset ignores its scale)
     for v in range(f0_hz.shape[0]):
         idx = np.nonzero(voiced[v] & (f0_hz[v] > 0))[0]
         if idx.size:
             hw = None if others is None else shared_harmonics(f0_hz[v, idx], np.delete(others, v, axis=0)[:, idx],
                                                                n_harmonics)
-            cents = harmonic_score(mag[idx], f0_hz[v, idx], span_cents, step_cents, n_harmonics, best_offset=True,
-                                   harmonic_weights=hw)
+            cents = harmonic_score(spec[idx], f0_hz[v, idx], span_cents, step_cents, n_harmonics, best_offset=True,
+                                   harmonic_weights=hw, compressed=True)
             out[v, idx] = f0_hz[v, idx] * 2.0 ** (cents / 1200)
     return out
 

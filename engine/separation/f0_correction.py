@@ -20,6 +20,7 @@ Measured in docs/separation.md (fifth and sixth rounds).
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,7 +30,7 @@ from engine.errors import MotetError
 from engine.f0.tracks import F0Tracks
 from engine.jobs import Progress, report, sub_progress
 from engine.separation.masks import FIT_RENDER, stft_size
-from engine.separation.model import model_f0
+from engine.separation.model import chunk_thetas, model_f0
 
 
 @dataclass
@@ -140,10 +141,10 @@ def viterbi(cost: np.ndarray, switch_cost: float) -> np.ndarray:
 
 
 def _render(voice, theta: dict, f0: torch.Tensor, voiced: torch.Tensor, n_fft: int, times, max_hz) -> torch.Tensor:
-    """Power [C, T, F] of one voice's θ ([T, ...]) under alternative F0 tracks f0 [C, T] (voicing [T])."""
+    """Power [C, T, F] of one voice's θ ([T, ...]) under alternative F0 tracks f0 [C, T] (voicing [T]). θ keeps
+    a batch of one: what does not depend on F0 (envelope, noise) is computed once and broadcast over C."""
     c = f0.shape[0]
-    th = {k: val.unsqueeze(0).expand((c,) + val.shape).contiguous() for k, val in theta.items()
-          if k not in ("f0_hz", "voiced")}
+    th = {k: val.unsqueeze(0) for k, val in theta.items() if k not in ("f0_hz", "voiced")}
     p = voice.power_spectrogram(f0_hz=f0, voiced=voiced.expand(c, -1), **th, sample_rate=voice.sample_rate,
                                 n_fft=n_fft, frame_times_s=times, max_hz=max_hz, **FIT_RENDER)
     return p.transpose(1, 2)
@@ -151,9 +152,10 @@ def _render(voice, theta: dict, f0: torch.Tensor, voiced: torch.Tensor, n_fft: i
 
 @torch.no_grad()
 def correct_chunk(model, mono16: torch.Tensor, f0_hz: np.ndarray, voiced: np.ndarray,
-                  cfg: F0Correction | None = None) -> np.ndarray:
+                  cfg: F0Correction | None = None, theta: dict | None = None) -> np.ndarray:
     """Corrected f0_hz [V, T] for one chunk: mono16 [T * hop] at the model rate, f0_hz/voiced [V, T] on the
-    model's frames (unvoiced frames keep their value)."""
+    model's frames (unvoiced frames keep their value); theta: the model's θ of the chunk ([V, T, ...]) when
+    already computed (:func:`engine.separation.model.chunk_thetas`; [1, V, T, ...])."""
     cfg = cfg or F0Correction()
     voice = model.voice
     hop = model.config.hop
@@ -164,32 +166,44 @@ def correct_chunk(model, mono16: torch.Tensor, f0_hz: np.ndarray, voiced: np.nda
     dev = next(model.parameters()).device
     mono16 = mono16.to(dev)
     vo = torch.tensor(on, dtype=torch.float32, device=dev)
-    theta = model(mono16.unsqueeze(0), model_f0(f0_hz).to(dev).unsqueeze(0), vo.unsqueeze(0))
+    if theta is None:
+        theta = next(chunk_thetas(model, mono16, model_f0(f0_hz), vo, [(0, t_n)]))
     theta = {k: val[0] for k, val in theta.items()}
     spec = torch.stft(mono16, n_fft, hop_length=hop, window=torch.hann_window(n_fft, device=dev), center=True,
                       return_complex=True)
     times = torch.arange(t_n, dtype=torch.float64, device=dev) * (hop / voice.sample_rate)
-    alts, powers = [], []
+    # per voice: the tracked F0's power on every frame [T, F]; the other alternatives' only on its voiced frames
+    # (elsewhere there is nothing to choose) [C - 1, Tv, F]
+    alts, base, others_p, sung = [], [], [], []
     for v in range(v_n):
         alts.append(alternatives(f0_safe, voiced, v, cfg))
         th = {k: val[v] for k, val in theta.items()}
         f_alt = torch.tensor(alts[v], dtype=torch.float32, device=dev)
-        powers.append(_render(voice, th, f_alt, vo[v:v + 1], n_fft, times, cfg.max_hz))  # [C, T, F]
-    n_bins = powers[0].shape[-1]
+        sung.append(torch.tensor(np.nonzero(on[v])[0], device=dev))
+        base.append(_render(voice, th, f_alt[:1], vo[v:v + 1], n_fft, times, cfg.max_hz)[0])
+        others_p.append(_render(voice, th, f_alt[1:], vo[v:v + 1], n_fft, times[sung[v]], cfg.max_hz)
+                        if len(alts[v]) > 1 and len(sung[v]) else None)
+    n_bins = base[0].shape[-1]
     mix = (spec.real ** 2 + spec.imag ** 2)[:n_bins, :t_n].transpose(0, 1)  # [T, F]
     floor = float(mix.mean()) * 10 ** (cfg.floor_db / 10) + 1e-20
     log_mix = torch.log(mix + floor)
     choice = np.zeros((v_n, t_n), dtype=np.int64)
-    current = torch.stack([p[0] for p in powers])  # [V, T, F]
-    frames = torch.arange(t_n, device=dev)
+    current = torch.stack(base)  # [V, T, F]
     for _ in range(cfg.sweeps):
         for v in range(v_n):
-            others = current.sum(0) - current[v]
-            d = ((torch.log(others.unsqueeze(0) + powers[v] + floor) - log_mix) ** 2).mean(-1)  # [C, T]
-            cost = d.T.double().cpu().numpy() + np.r_[0.0, np.full(len(alts[v]) - 1, cfg.change_cost)]
-            cost[~on[v], 1:] = np.inf  # unvoiced frames: nothing to choose
+            rest = current.sum(0) - current[v] + floor  # the other voices' power (+ the floor) [T, F]
+            cost = np.full((t_n, len(alts[v])), np.inf)
+            cost[:, 0] = (torch.log(rest + base[v]) - log_mix).square_().mean(-1).double().cpu().numpy()
+            idx = sung[v]
+            if others_p[v] is None:
+                continue  # nothing to choose: the tracked F0 stays
+            d = (torch.log(rest[idx] + others_p[v]) - log_mix[idx]).square_().mean(-1)  # [C - 1, Tv]
+            cost[idx.cpu().numpy(), 1:] = d.T.double().cpu().numpy() + cfg.change_cost
             choice[v] = viterbi(cost, cfg.switch_cost)
-            current[v] = powers[v][torch.tensor(choice[v], device=dev), frames]
+            pick = torch.tensor(choice[v][on[v]], device=dev)  # alternative chosen on each voiced frame
+            chosen = others_p[v][(pick - 1).clamp(min=0), torch.arange(len(idx), device=dev)]
+            current[v] = base[v]
+            current[v, idx] = torch.where((pick > 0).unsqueeze(-1), chosen, base[v][idx])
     out = np.stack([alts[v][choice[v], np.arange(t_n)] for v in range(v_n)])
     return np.where(on, out, f0_hz)
 
@@ -203,11 +217,12 @@ def correct_f0(model, mono16: np.ndarray, f0_hz: np.ndarray, voiced: np.ndarray,
     t_n = f0_hz.shape[1]
     x = np.pad(np.asarray(mono16, dtype=np.float32), (0, max(0, t_n * hop - len(mono16))))
     out = np.array(f0_hz, dtype=np.float64, copy=True)
-    starts = list(range(0, t_n, cfg.chunk_frames))
-    for i, s in enumerate(starts):
-        e = min(t_n, s + cfg.chunk_frames)
-        out[:, s:e] = correct_chunk(model, torch.tensor(x[s * hop:e * hop]), f0_hz[:, s:e], voiced[:, s:e], cfg)
-        report(progress, (i + 1) / len(starts), f"correcting F0 {i + 1}/{len(starts)}")
+    spans = [(s, min(t_n, s + cfg.chunk_frames)) for s in range(0, t_n, cfg.chunk_frames)]
+    x_t = torch.tensor(x)
+    thetas = chunk_thetas(model, x_t, model_f0(f0_hz), torch.tensor(voiced > 0, dtype=torch.float32), spans)
+    for i, ((s, e), theta) in enumerate(zip(spans, thetas)):
+        out[:, s:e] = correct_chunk(model, x_t[s * hop:e * hop], f0_hz[:, s:e], voiced[:, s:e], cfg, theta)
+        report(progress, (i + 1) / len(spans), f"correcting F0 {i + 1}/{len(spans)}")
     return out
 
 
@@ -256,16 +271,25 @@ def retrack_from_stems(model, mono16: np.ndarray, tracks: F0Tracks, cfg: StemRet
         stems = separate(mono16, rate, cur.n_voices, f0=cur, model=model, require_all_voices=False,
                          f0_correction="off", harmonic_fit=cfg.harmonic_fit, device=device).stems[:, 0]
 
-        for v in range(cur.n_voices):
+        def stem_pitch(v: int) -> np.ndarray | None:
+            """The stem's pitch on the tracks' frames (0: unvoiced); None where the voice hardly sings."""
             on = cur.voiced[v] & (f0[v] > 0)
             if on.sum() < 2:
-                continue
+                return None
             lo, hi = np.percentile(f0[v][on], [1, 99])
             fmin, fmax = max(30.0, lo * cfg.range[0]), min(2000.0, hi * cfg.range[1])
             lowest = v == cur.n_voices - 1 and cfg.lowest_lowpass > 0
             y = track_single(stems[v], rate, fmin=fmin, fmax=fmax,
                              band_hz=cfg.lowest_lowpass * fmax if lowest else None).resampled(tracks.times_s)
-            y = np.where(y.voiced[0], y.f0_hz[0], 0.0)  # the stem's pitch on the tracks' frames, 0: unvoiced
+            return np.where(y.voiced[0], y.f0_hz[0], 0.0)
+
+        # the stems' YIN runs side by side (numpy and scipy's FFTs release the GIL; torch is idle meanwhile)
+        with ThreadPoolExecutor(max(1, min(cur.n_voices, torch.get_num_threads()))) as pool:
+            pitches = list(pool.map(stem_pitch, range(cur.n_voices)))
+        for v, y in enumerate(pitches):
+            if y is None:
+                continue
+            on = cur.voiced[v] & (f0[v] > 0)
             near = np.abs(1200 * np.log2(np.maximum(y, 1e-3) / np.maximum(f0[v], 1e-3))) < cfg.max_cents
             f0[v] = np.where(on & (y > 0) & near, y, f0[v])
         report(progress, (p + 1) / cfg.passes, f"re-tracking F0 on the stems {p + 1}/{cfg.passes}")

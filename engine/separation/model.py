@@ -142,6 +142,36 @@ def model_f0(f0_hz) -> torch.Tensor:
     return torch.where(f0 > 0, f0, torch.full_like(f0, 200.0))
 
 
+# frames of audio whose θ the encoder computes in one batch when a recording goes chunk by chunk: its recurrences
+# cost per time step almost whatever the batch, so equally long chunks go together (about 64 s at a time, which
+# keeps memory flat in the recording's length)
+THETA_BATCH_FRAMES = 4000
+
+
+@torch.no_grad()
+def chunk_thetas(model: "SeparationModel", mono16: torch.Tensor, f0: torch.Tensor, voiced: torch.Tensor,
+                 windows: list, max_frames: int | None = None):
+    """θ of the model for each window (f_lo, f_hi) of frames, in order, as dicts of [1, V, f_hi - f_lo, ...]:
+    mono16 [N] at the model rate, f0/voiced [V, T] (as :func:`model_f0` gives them) on its frames. Consecutive
+    windows of the same length are read as one batch of up to ``max_frames`` frames."""
+    max_frames = max_frames or THETA_BATCH_FRAMES
+    hop = model.config.hop
+    dev = next(model.parameters()).device
+    i = 0
+    while i < len(windows):
+        length = windows[i][1] - windows[i][0]
+        group = [windows[i]]
+        while (i + len(group) < len(windows) and (len(group) + 1) * length <= max_frames
+               and windows[i + len(group)][1] - windows[i + len(group)][0] == length):
+            group.append(windows[i + len(group)])
+        theta = model(torch.stack([mono16[a * hop:b * hop] for a, b in group]).to(dev),
+                      torch.stack([f0[:, a:b] for a, b in group]).to(dev),
+                      torch.stack([voiced[:, a:b] for a, b in group]).to(dev))
+        for j in range(len(group)):
+            yield {k: val[j:j + 1] for k, val in theta.items()}
+        i += len(group)
+
+
 def default_model_path() -> Path:
     from engine.datasets import assets_dir
 
