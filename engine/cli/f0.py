@@ -1,6 +1,6 @@
 """``motet f0``, ``motet eval f0`` and ``motet bench f0``: per-voice F0 of a choir recording, its quality, its speed.
 
-Option ``--refine-with-separation [full|stems|off]`` (default stems for 2-8 voices; the eval modes
+Option ``--refine-with-separation [full|stems|refined|off]`` (default full for 2-8 voices; the eval modes
 ``<mode>+separation`` / ``<mode>+stems``): the tracks are then refined by the separation model
 (:func:`engine.separation.f0_correction.refine_tracks`); ``engine/f0`` never imports ``engine/separation`` (the
 separation imports the tracker), so the two meet here.
@@ -31,13 +31,13 @@ def _add_track(p: argparse.ArgumentParser) -> None:
     p.add_argument("--voices", type=int, default=4, help="number of voices (default 4: soprano/alto/tenor/bass)")
     p.add_argument("--score", help="MusicXML or MIDI score of the piece: score-informed tracking")
     p.add_argument("--refine-with-separation", nargs="?", const="full", choices=["full", "stems", "refined", "off"],
-                   help="refine the tracks' pitch with the separation model (voicing kept): 'stems' (the default "
-                        "for 2 to 8 voices) = YIN on each separated stem (~0.08x real time on 2 cores with the "
-                        "tracking); 'full' (the option alone) = analysis-by-synthesis pitch correction, then the "
-                        "stems (~0.2x); 'refined' = 'full', then the separation model adapted to this recording "
-                        "(100 unsupervised steps, ~80 s more) and 'full' again with it: the most accurate, the "
-                        "slowest; 'off' = the tracker's own pitch. Closer to the sung pitch at note changes "
-                        "and in vibrato (docs/f0.md, fifth and sixth rounds)")
+                   help="refine the tracks' pitch with the separation model (voicing kept): 'full' (the default "
+                        "for 2 to 8 voices, and the option alone) = analysis-by-synthesis pitch correction, then "
+                        "YIN on each separated stem (~0.09x real time on 2 cores with the tracking); 'stems' = the "
+                        "stems' YIN only (~0.05x); 'refined' = 'full', then the separation model adapted to this "
+                        "recording (100 unsupervised steps, ~50 s more) and 'full' again with it: the most "
+                        "accurate, the slowest; 'off' = the tracker's own pitch. Closer to the sung pitch at note "
+                        "changes and in vibrato (docs/f0.md, fifth, sixth and twelfth rounds)")
 
 
 def separation_refiners(methods) -> dict:
@@ -61,8 +61,8 @@ def _run_track(args: argparse.Namespace) -> int:
         raise MotetError(f"{args.output}: the output must be a .csv file")
     audio = load_audio(args.input, mono=True)
     method = args.refine_with_separation
-    if method is None:  # the default: the stems' refinement wherever the separation model applies
-        method = "stems" if 2 <= args.voices <= 8 else "off"
+    if method is None:  # the default: the full refinement wherever the separation model applies
+        method = "full" if 2 <= args.voices <= 8 else "off"
     elif method != "off" and not 2 <= args.voices <= 8:
         raise MotetError(f"--refine-with-separation: the separation model needs 2 to 8 voices, not {args.voices}")
     tracks = track_voices(audio.mono(), audio.sample_rate, args.voices, score=args.score)
@@ -87,7 +87,7 @@ def _add_eval(p: argparse.ArgumentParser) -> None:
                    help="comma-separated tracking modes among " + ", ".join(EVAL_MODES) + "; 'both' = blind,informed "
                         "(default), 'all' = all eight. <mode>+separation / +stems / +refined: that mode's tracks "
                         "refined by the separation model as motet f0 --refine-with-separation full / stems / refined "
-                        "(about 30 / 7 / 170 s more per mode on CSD)")
+                        "(about 15 / 7 / 120 s more per mode on CSD); blind+separation is motet f0's default")
     p.add_argument("--excerpts", type=int, default=12, help="synthetic: number of 8-s test-split excerpts")
     p.add_argument("--json", action="store_true", help="print the result as JSON on the last line")
 
@@ -139,9 +139,9 @@ def _add_bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seconds", type=float, default=60.0, help="length of the synthetic choir recording timed")
     p.add_argument("--threads", type=int, default=2, help="CPU threads (the target is set for 2)")
     p.add_argument("--refine-with-separation", action="store_true",
-                   help="also time blind tracking followed by the separation model's full and refined "
-                        "refinements (blind tracking followed by the stems' refinement, the default of motet f0, is "
-                        "always timed)")
+                   help="also time blind tracking followed by the refined refinement (minutes; blind tracking "
+                        "followed by the full refinement, the default of motet f0, and by the stems' one are always "
+                        "timed)")
     p.add_argument("--json", action="store_true", help="print the result as JSON on the last line")
 
 
@@ -182,7 +182,7 @@ def _run_bench(args: argparse.Namespace) -> int:
                    "target_x_realtime": 0.1})
     print(f"blind 4-voice tracking: {blind:.2f} s for {audio_s:.0f} s of audio ({blind / audio_s:.3f}x real time); "
           f"one voice: {single / audio_s:.4f}x real time")
-    methods = ("stems", "full", "refined") if args.refine_with_separation else ("stems",)
+    methods = ("stems", "full", "refined") if args.refine_with_separation else ("stems", "full")
     refiners = separation_refiners(methods)  # model loaded outside the timing, as the eval does
     for method, refine in refiners.items():
         refine(mixture[:16000], 16000, track_voices(mixture[:16000], 16000, 4))  # warm-up

@@ -71,7 +71,7 @@ def test_refined_tracks_are_the_same_csv_and_closer_to_the_sung_pitch(tmp_path, 
         assert rpa_r[3] >= rpa_b[3]                               # the late bass included
         assert np.nanmedian(err_r) < 0.6 * np.nanmedian(err_b)   # vibrato followed: median cents well down
     default = F0Tracks.from_csv(tmp_path / "default.csv", n_voices=4)
-    assert np.array_equal(default.f0_hz, F0Tracks.from_csv(tmp_path / "stems.csv", n_voices=4).f0_hz)
+    assert np.array_equal(default.f0_hz, F0Tracks.from_csv(tmp_path / "full.csv", n_voices=4).f0_hz)
     # (on this case, full and stems alike: RPA S/A/T/B .989/.989/.989/.957 -> .984/.989/.989/.995, median error
     # 5.3 -> 2.4 cents)
 

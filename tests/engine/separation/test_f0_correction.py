@@ -1,9 +1,10 @@
 """Analysis-by-synthesis F0 correction: the Viterbi path and the correction of a wrong stretch of F0."""
 import numpy as np
 import pytest
+import torch
 
 from engine.separation.f0_correction import F0Correction, correct_f0, neighbour_notes, viterbi
-from engine.separation.model import SeparationModel, default_model_path
+from engine.separation.model import SeparationModel, chunk_thetas, default_model_path, model_f0
 
 from .conftest import chord
 
@@ -65,6 +66,26 @@ def test_a_voice_that_jumped_to_a_wrong_note_is_brought_back_to_its_own(shipped_
     cents = np.abs(1200 * np.log2(fixed[0, 90:] / 440.0))
     assert (cents < 50).mean() > 0.9
     assert np.allclose(fixed[1], f0[1])
+
+
+def test_a_long_recording_is_corrected_in_every_chunk_as_the_first(shipped_model):
+    """Chunks read by the encoder in one batch (equal lengths) and a shorter last one: a stretch tracked a
+    semitone sharp is brought back in a later chunk as in the first, and θ is what each chunk alone gives."""
+    mix, _, tracks = chord(16000, 6.0, f0s=(440.0, 293.66))
+    f0 = tracks.f0_hz.copy()
+    for wrong in (slice(20, 80), slice(220, 280)):      # chunks of 100 frames: the first and the third
+        f0[1, wrong] *= 2 ** (1 / 12)
+    out = correct_f0(shipped_model, mix, f0, tracks.voiced, F0Correction(chunk_frames=100))
+    cents = np.abs(1200 * np.log2(out[1] / tracks.f0_hz[1]))
+    assert np.median(cents[20:80]) < 10 and np.median(cents[220:280]) < 10
+    windows = [(0, 100), (100, 200), (200, 300), (300, f0.shape[1])]
+    args = (shipped_model, torch.tensor(mix), model_f0(f0), torch.tensor(tracks.voiced, dtype=torch.float32))
+    together = list(chunk_thetas(*args, windows))
+    for w, theta in zip(windows, together):
+        alone = next(chunk_thetas(*args, [w]))
+        assert theta["loudness_db"].shape == (1, 2, w[1] - w[0])
+        for key in alone:
+            assert torch.allclose(theta[key], alone[key], rtol=1e-4, atol=1e-3), key
 
 
 def test_separate_uses_the_corrected_f0_only_when_asked(shipped_model):
