@@ -154,8 +154,8 @@ def _render(voice, theta: dict, f0: torch.Tensor, voiced: torch.Tensor, n_fft: i
 def correct_chunk(model, mono16: torch.Tensor, f0_hz: np.ndarray, voiced: np.ndarray,
                   cfg: F0Correction | None = None, theta: dict | None = None) -> np.ndarray:
     """Corrected f0_hz [V, T] for one chunk: mono16 [T * hop] at the model rate, f0_hz/voiced [V, T] on the
-    model's frames (unvoiced frames keep their value); theta: the model's θ of the chunk ([V, T, ...]) when
-    already computed (:func:`engine.separation.model.chunk_thetas`; [1, V, T, ...])."""
+    model's frames (unvoiced frames keep their value); theta: the model's θ of the chunk ([1, V, T, ...], from
+    :func:`engine.separation.model.chunk_thetas`), computed here when None."""
     cfg = cfg or F0Correction()
     voice = model.voice
     hop = model.config.hop
@@ -191,12 +191,12 @@ def correct_chunk(model, mono16: torch.Tensor, f0_hz: np.ndarray, voiced: np.nda
     current = torch.stack(base)  # [V, T, F]
     for _ in range(cfg.sweeps):
         for v in range(v_n):
+            if others_p[v] is None:
+                continue  # nothing to choose: the tracked F0 stays
+            idx = sung[v]
             rest = current.sum(0) - current[v] + floor  # the other voices' power (+ the floor) [T, F]
             cost = np.full((t_n, len(alts[v])), np.inf)
             cost[:, 0] = (torch.log(rest + base[v]) - log_mix).square_().mean(-1).double().cpu().numpy()
-            idx = sung[v]
-            if others_p[v] is None:
-                continue  # nothing to choose: the tracked F0 stays
             d = (torch.log(rest[idx] + others_p[v]) - log_mix[idx]).square_().mean(-1)  # [C - 1, Tv]
             cost[idx.cpu().numpy(), 1:] = d.T.double().cpu().numpy() + cfg.change_cost
             choice[v] = viterbi(cost, cfg.switch_cost)

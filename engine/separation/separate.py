@@ -22,7 +22,7 @@ from engine.separation.f0_correction import F0Correction, correct_rounds, correc
 from engine.separation.harmonic_fit import DEFAULT_FIT, REFINED_FIT, GainFit, fit_chunk_gains, gains_at
 from engine.separation.masks import (MASK_HOP_FRACTION, MASK_HOP_FRACTION_REFINED, MASK_RENDER, apply_masks,
                                      freq_spread, wiener_masks)
-from engine.separation.model import SeparationModel, chunk_thetas, default_model_path, model_f0
+from engine.separation.model import SeparationModel, default_model_path, model_f0
 from engine.separation.phase import DEFAULT_PHASE_FIT, PhaseFit
 from engine.separation.pitch_fit import DEFAULT_PITCH_FIT, PitchFit, fit_pitch
 
@@ -99,6 +99,12 @@ def check_voices(f0: F0Tracks, n_voices: int, what: str) -> None:
 
 def theta_to_numpy(theta: dict) -> dict:
     return {k: v.detach().cpu().numpy() for k, v in theta.items()}
+
+
+@torch.no_grad()
+def _chunk_theta(model: SeparationModel, mono16: torch.Tensor, f0: torch.Tensor, voiced: torch.Tensor) -> dict:
+    """θ for one chunk: mono16 [N], f0/voiced [V, T] -> dict of [1, V, T, ...]."""
+    return model(mono16.unsqueeze(0), f0.unsqueeze(0), voiced.unsqueeze(0))
 
 
 def _fade_weights(n: int, start: int, end: int, first: bool, last: bool, fade: int, offset: int) -> np.ndarray:
@@ -236,16 +242,15 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
     n_chunks = max(1, int(math.ceil(n / chunk)))
     stems = np.zeros((n_voices, x.shape[0], n), dtype=np.float32)
     theta_parts = []
-    # each chunk's context window, aligned to model frames
-    windows = [(max(0, int(math.floor((i * chunk - context - fade) / sample_rate / hop_s))),
-                min(n_frames, int(math.ceil((min(n, (i + 1) * chunk) + context + fade) / sample_rate / hop_s)) + 1))
-               for i in range(n_chunks)]
-    thetas = chunk_thetas(model, mono16_t, f0_t, voiced_t, windows)
-    for i, ((f_lo, f_hi), theta) in enumerate(zip(windows, thetas)):
+    for i in range(n_chunks):
         start, end = i * chunk, min(n, (i + 1) * chunk)
+        # context window, aligned to model frames
+        f_lo = max(0, int(math.floor((start - context - fade) / sample_rate / hop_s)))
+        f_hi = min(n_frames, int(math.ceil((end + context + fade) / sample_rate / hop_s)) + 1)
         a = int(round(f_lo * hop_s * sample_rate))
         b = min(n, int(round(f_hi * hop_s * sample_rate)))
         mono_chunk = mono16_t[f_lo * hop: f_hi * hop].to(device)
+        theta = _chunk_theta(model, mono_chunk, f0_t[:, f_lo:f_hi].to(device), voiced_t[:, f_lo:f_hi].to(device))
         if pitch_fit is not None:
             theta = {**theta, "f0_hz": fit_pitch(model, theta, mono_chunk, pitch_fit)}
         t0 = a / sample_rate - f_lo * hop_s  # time of the audio window's start within the θ chunk
