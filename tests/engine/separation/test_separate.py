@@ -106,11 +106,11 @@ def test_bad_input_is_a_clear_error(tiny_model, case):
 
 
 def test_progress_moves_with_the_work_and_ends_at_one(tiny_model):
-    """Without given F0 most of the time goes to the pitch correction and stem re-tracking: the progress bar gives
-    it most of its length instead of stalling there, and it never runs backwards."""
+    """Without given F0 about half the time goes to the pitch correction and stem re-tracking: the progress bar
+    gives it about half its length instead of stalling there, and it never runs backwards."""
     spans = progress_spans(180.0, tracking=True, correcting=True, refine_steps=0)
     assert spans["f0"][0] == 0.0 and spans["masks"][1] == pytest.approx(1.0)
-    assert spans["correction"][1] - spans["correction"][0] > 0.5
+    assert spans["correction"][1] - spans["correction"][0] > 0.4
     given = progress_spans(180.0, tracking=False, correcting=False, refine_steps=0)
     assert given["masks"] == pytest.approx((0.0, 1.0))
 
