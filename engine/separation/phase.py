@@ -28,6 +28,9 @@ class PhaseFit:
 
 
 DEFAULT_PHASE_FIT = PhaseFit()
+# complex values per block of frames in the phase iteration's elementwise work (cache-sized, as in
+# engine.voice.model.POWER_BLOCK_ELEMENTS)
+PHASE_BLOCK_ELEMENTS = 1 << 18
 
 
 def consistent_stems(spec: torch.Tensor, masks: torch.Tensor, stft: Callable, istft: Callable,
@@ -35,16 +38,27 @@ def consistent_stems(spec: torch.Tensor, masks: torch.Tensor, stft: Callable, is
     """spec: mixture STFT [C, F, T] (complex); masks: [V, F, T] summing to 1 over V; stft: signals [B, N] ->
     [B, F, T]; istft: the inverse. Returns the stems' STFTs [V, C, F, T], which add up to ``spec``."""
     m = masks.unsqueeze(1)                              # [V, 1, F, T]
-    stems = spec.unsqueeze(0) * m                       # [V, C, F, T]
+    m_ri = m.unsqueeze(-1)                              # the same on the (real, imaginary) axis of a real view
+    stems = _scaled(spec.unsqueeze(0), m_ri)            # [V, C, F, T]
     if fit.iterations <= 0:
         return stems
     shape = stems.shape
     flat = (shape[0] * shape[1], *shape[2:])
     beta = float(fit.magnitude_weight)
     target = stems.abs().pow_(beta)                     # |M X|^β
+    step = max(1, PHASE_BLOCK_ELEMENTS // (shape[0] * shape[1] * shape[2]))  # frames per block
     for _ in range(fit.iterations):
         z = stft(istft(stems.reshape(flat))).reshape(shape)
-        z += m * (spec - z.sum(0))                      # back onto the mixture, shared by the masks
-        power = torch.view_as_real(z).square().sum(-1)  # |Z|² [V, C, F, T]
-        stems = z * power.add_(1e-30).pow_(-0.5 * beta).mul_(target)
-    return stems + m * (spec - stems.sum(0))            # exactly the mixture again
+        for a in range(0, shape[-1], step):  # frame blocks: the elementwise chain stays in cache
+            ri = torch.view_as_real(z[..., a:a + step])  # [V, C, F, t, 2], z's own memory
+            ri += torch.view_as_real(spec[..., a:a + step] - z[..., a:a + step].sum(0)) * m_ri[..., a:a + step, :]
+            power = torch.addcmul(ri[..., 0].square(), ri[..., 1], ri[..., 1])  # |Z|² [V, C, F, t]
+            ri *= power.add_(1e-30).pow_(-0.5 * beta).mul_(target[..., a:a + step]).unsqueeze(-1)
+        stems = z
+    return stems + _scaled(spec - stems.sum(0), m_ri)   # exactly the mixture again
+
+
+def _scaled(x: torch.Tensor, gain_ri: torch.Tensor) -> torch.Tensor:
+    """Complex x times a real gain given on a (real, imaginary) axis (broadcast): real arithmetic, no complex copy
+    of the gain (complex-by-real products in torch first promote the real operand)."""
+    return torch.view_as_complex((torch.view_as_real(x) * gain_ri).contiguous())
