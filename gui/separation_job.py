@@ -14,8 +14,8 @@ from engine.jobs import sub_progress
 PLAY_RATE = 44100
 # "refine" quality: steps of unsupervised adaptation to the recording (each step fits 4 random 3-s segments, so
 # its cost does not grow with the recording). 500 is where the gain saturates on CSD (docs/separation.md); a step
-# costs ~0.3 s on two CPU cores (`motet bench separation --refine 20` and `--refine 60`: 83.0 / 95.0 s), so the CPU
-# gets 250 steps, about 75 s (the ETA shows it, Cancel stops it).
+# costs ~0.35 s on two CPU cores (`motet bench separation --refine 20`: refine_s_per_step), so the CPU gets 250
+# steps, about 90 s (the ETA shows it, Cancel stops it).
 REFINE_STEPS = {"gpu": 500, "cpu": 250}
 # After the refinement, tracked F0 is corrected again with the adapted network, in rounds of ~12 s per 3 minutes of
 # audio on two CPU cores: the CPU gets 3 (CSD: +0.14 dB of the 5 rounds' +0.23, docs/separation.md tenth round).

@@ -134,12 +134,12 @@ def progress_spans(seconds: float, tracking: bool, correcting: bool, refine_step
     """{stage: (start, end)} fractions of the progress bar for the stages of :func:`separate` that run, in
     proportion to their rough cost on two CPU cores (`motet bench separation --track-f0 --refine N`, 3 minutes
     of audio: tracking ~0.03 s, pitch correction with stem re-tracking ~0.07 s, masks ~0.035 s per second of audio,
-    ~0.43 s after a refinement with the pitch fit, the finer hop and the phase fit; ~0.3 s per refinement step);
+    ~0.32 s after a refinement with the pitch fit, the finer hop and the phase fit; ~0.35 s per refinement step);
     refined_rounds: corrections after a refinement."""
     cost = {"f0": 0.03 * seconds * tracking, "correction": 0.07 * seconds * correcting,
-            "refine": 0.3 * refine_steps,
+            "refine": 0.35 * refine_steps,
             "correction_refined": 0.07 * seconds * correcting * (refine_steps > 0) * refined_rounds,
-            "masks": (0.43 if refine_steps > 0 else 0.035) * seconds + 1e-6}
+            "masks": (0.32 if refine_steps > 0 else 0.035) * seconds + 1e-6}
     total, at, spans = sum(cost.values()), 0.0, {}
     for stage, c in cost.items():
         spans[stage] = (at / total, (at + c) / total)
