@@ -68,3 +68,16 @@ def test_voice_count_out_of_range(recording, tmp_path, capsys):
     path, _ = recording
     assert main(["separate", str(path), "-o", str(tmp_path / "out"), "--voices", "1"]) == 2
     assert "--voices" in capsys.readouterr().err
+
+
+def test_bench_separation_reports_the_refinement_steps_apart_from_the_masks_after_them(capsys):
+    import json
+
+    assert main(["bench", "separation", "--seconds", "4", "--rate", "16000", "--threads", "2", "--refine", "3",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["refine_steps"] == 3 and out["audio_s"] == 4.0
+    assert 0 < out["refine_s_per_step"] and 0 < out["refined_masks_s"]
+    # the refined run is the steps plus the masks after them (and the set-up before the first step)
+    assert 2 * out["refine_s_per_step"] + out["refined_masks_s"] <= out["separate_refined_s"]
+    assert out["stems_sum_error"] < 1e-4
