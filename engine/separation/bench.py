@@ -83,9 +83,13 @@ def bench(seconds: float = 180.0, rate: int = 44100, device=None, threads: int |
               "stems_sum_error": float(np.abs(sep.stems.sum(0)[0] - audio).max())}
     if refine_steps > 0:
         steps_at = []  # when each refinement step ended (its progress report)
+
+        def note_step(_fraction, stage):
+            if stage.startswith("refining"):
+                steps_at.append(time.perf_counter())
+
         t0, c0 = time.perf_counter(), time.process_time()
-        separate(audio, rate, 4, f0=f0, model=model, device=device, refine_steps=refine_steps,
-                 progress=lambda f, stage: steps_at.append(time.perf_counter()) if stage.startswith("refining") else None)
+        separate(audio, rate, 4, f0=f0, model=model, device=device, refine_steps=refine_steps, progress=note_step)
         if str(device).startswith("cuda"):
             torch.cuda.synchronize()
         result["refine_steps"] = refine_steps

@@ -142,9 +142,9 @@ def model_f0(f0_hz) -> torch.Tensor:
     return torch.where(f0 > 0, f0, torch.full_like(f0, 200.0))
 
 
-# frames of audio whose θ the encoder computes in one batch when the F0 correction goes chunk by chunk: its recurrences
-# cost per time step almost whatever the batch, so equally long chunks go together (about 64 s at a time, which
-# keeps memory flat in the recording's length)
+# frames of audio whose θ the encoder computes in one batch when the F0 correction goes chunk by chunk: its
+# recurrences cost per time step almost whatever the batch, so equally long chunks go together (about 64 s at a
+# time, which keeps memory flat in the recording's length)
 THETA_BATCH_FRAMES = 4000
 
 

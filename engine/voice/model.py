@@ -257,12 +257,11 @@ class VoiceModel:
             f0_bins = f0e / bin_hz
             k_top = (sample_rate / 2) / f0e
             glide2 = (f0_var / bin_hz ** 2).unsqueeze(-1)
-        width2 = (lobe_scale * HANN_LOBE_SIGMA_BINS) ** 2
+        width2 = torch.tensor((lobe_scale * HANN_LOBE_SIGMA_BINS) ** 2, device=device, dtype=dtype)  # lobe, bins^2
         harmonic_scale = p_h.unsqueeze(-1) * (sum_w ** 2 / 2) * (lobe_scale * HANN_LOBE_SIGMA_BINS)
         noise_scale_t = noise_scale * p_n.unsqueeze(-1) * sum_w2 * (sample_rate / self.sample_rate) / noise_mean
         bins = torch.arange(n_bins, device=device, dtype=dtype)
         one = torch.ones((), device=device, dtype=dtype)
-        width2 = torch.tensor(width2, device=device, dtype=dtype)
 
         # per bin, in blocks of frames small enough to stay in cache (elementwise chains are memory-bound)
         block = max(1, POWER_BLOCK_ELEMENTS // (f0.shape[0] * n_bins))
