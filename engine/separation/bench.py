@@ -97,9 +97,8 @@ def bench(seconds: float = 180.0, rate: int = 44100, device=None, threads: int |
         result["separate_refined_cpu_s"] = round(time.process_time() - c0, 3)
         # the steps' own time (the first step's report to the last one's, per step), and what follows them: masks
         # with the fine pitch, the finer hop and the consistent phases
-        per_step = (steps_at[-1] - steps_at[0]) / max(1, len(steps_at) - 1) if steps_at else float("nan")
-        result["refine_s_per_step"] = round(per_step, 3)
-        result["refined_masks_s"] = round(time.perf_counter() - steps_at[-1], 3) if steps_at else None
+        result["refine_s_per_step"] = round((steps_at[-1] - steps_at[0]) / max(1, len(steps_at) - 1), 3)
+        result["refined_masks_s"] = round(time.perf_counter() - steps_at[-1], 3)
     if track_f0:
         from engine.f0 import track_voices
 

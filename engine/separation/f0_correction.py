@@ -151,11 +151,11 @@ def _render(voice, theta: dict, f0: torch.Tensor, voiced: torch.Tensor, n_fft: i
 
 
 @torch.no_grad()
-def correct_chunk(model, mono16: torch.Tensor, f0_hz: np.ndarray, voiced: np.ndarray,
-                  cfg: F0Correction | None = None, theta: dict | None = None) -> np.ndarray:
+def correct_chunk(model, mono16: torch.Tensor, f0_hz: np.ndarray, voiced: np.ndarray, theta: dict,
+                  cfg: F0Correction | None = None) -> np.ndarray:
     """Corrected f0_hz [V, T] for one chunk: mono16 [T * hop] at the model rate, f0_hz/voiced [V, T] on the
     model's frames (unvoiced frames keep their value); theta: the model's θ of the chunk ([1, V, T, ...], from
-    :func:`engine.separation.model.chunk_thetas`), computed here when None."""
+    :func:`engine.separation.model.chunk_thetas`)."""
     cfg = cfg or F0Correction()
     voice = model.voice
     hop = model.config.hop
@@ -166,8 +166,6 @@ def correct_chunk(model, mono16: torch.Tensor, f0_hz: np.ndarray, voiced: np.nda
     dev = next(model.parameters()).device
     mono16 = mono16.to(dev)
     vo = torch.tensor(on, dtype=torch.float32, device=dev)
-    if theta is None:
-        theta = next(chunk_thetas(model, mono16, model_f0(f0_hz), vo, [(0, t_n)]))
     theta = {k: val[0] for k, val in theta.items()}
     spec = torch.stft(mono16, n_fft, hop_length=hop, window=torch.hann_window(n_fft, device=dev), center=True,
                       return_complex=True)
@@ -198,7 +196,7 @@ def correct_chunk(model, mono16: torch.Tensor, f0_hz: np.ndarray, voiced: np.nda
             cost = np.full((t_n, len(alts[v])), np.inf)
             cost[:, 0] = (torch.log(rest + base[v]) - log_mix).square_().mean(-1).double().cpu().numpy()
             d = (torch.log(rest[idx] + others_p[v]) - log_mix[idx]).square_().mean(-1)  # [C - 1, Tv]
-            cost[idx.cpu().numpy(), 1:] = d.T.double().cpu().numpy() + cfg.change_cost
+            cost[on[v], 1:] = d.T.double().cpu().numpy() + cfg.change_cost
             choice[v] = viterbi(cost, cfg.switch_cost)
             pick = torch.tensor(choice[v][on[v]], device=dev)  # alternative chosen on each voiced frame
             chosen = others_p[v][(pick - 1).clamp(min=0), torch.arange(len(idx), device=dev)]
@@ -221,7 +219,7 @@ def correct_f0(model, mono16: np.ndarray, f0_hz: np.ndarray, voiced: np.ndarray,
     x_t = torch.tensor(x)
     thetas = chunk_thetas(model, x_t, model_f0(f0_hz), torch.tensor(voiced > 0, dtype=torch.float32), spans)
     for i, ((s, e), theta) in enumerate(zip(spans, thetas)):
-        out[:, s:e] = correct_chunk(model, x_t[s * hop:e * hop], f0_hz[:, s:e], voiced[:, s:e], cfg, theta)
+        out[:, s:e] = correct_chunk(model, x_t[s * hop:e * hop], f0_hz[:, s:e], voiced[:, s:e], theta, cfg)
         report(progress, (i + 1) / len(spans), f"correcting F0 {i + 1}/{len(spans)}")
     return out
 
@@ -271,12 +269,13 @@ def retrack_from_stems(model, mono16: np.ndarray, tracks: F0Tracks, cfg: StemRet
         stems = separate(mono16, rate, cur.n_voices, f0=cur, model=model, require_all_voices=False,
                          f0_correction="off", harmonic_fit=cfg.harmonic_fit, device=device).stems[:, 0]
 
+        sung = [cur.voiced[v] & (f0[v] > 0) for v in range(cur.n_voices)]
+
         def stem_pitch(v: int) -> np.ndarray | None:
             """The stem's pitch on the tracks' frames (0: unvoiced); None where the voice hardly sings."""
-            on = cur.voiced[v] & (f0[v] > 0)
-            if on.sum() < 2:
+            if sung[v].sum() < 2:
                 return None
-            lo, hi = np.percentile(f0[v][on], [1, 99])
+            lo, hi = np.percentile(f0[v][sung[v]], [1, 99])
             fmin, fmax = max(30.0, lo * cfg.range[0]), min(2000.0, hi * cfg.range[1])
             lowest = v == cur.n_voices - 1 and cfg.lowest_lowpass > 0
             y = track_single(stems[v], rate, fmin=fmin, fmax=fmax,
@@ -289,9 +288,8 @@ def retrack_from_stems(model, mono16: np.ndarray, tracks: F0Tracks, cfg: StemRet
         for v, y in enumerate(pitches):
             if y is None:
                 continue
-            on = cur.voiced[v] & (f0[v] > 0)
             near = np.abs(1200 * np.log2(np.maximum(y, 1e-3) / np.maximum(f0[v], 1e-3))) < cfg.max_cents
-            f0[v] = np.where(on & (y > 0) & near, y, f0[v])
+            f0[v] = np.where(sung[v] & (y > 0) & near, y, f0[v])
         report(progress, (p + 1) / cfg.passes, f"re-tracking F0 on the stems {p + 1}/{cfg.passes}")
     return F0Tracks(tracks.times_s, f0, tracks.voiced, list(tracks.names))
 

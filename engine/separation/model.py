@@ -150,11 +150,10 @@ THETA_BATCH_FRAMES = 4000
 
 @torch.no_grad()
 def chunk_thetas(model: "SeparationModel", mono16: torch.Tensor, f0: torch.Tensor, voiced: torch.Tensor,
-                 windows: list, max_frames: int | None = None):
+                 windows: list, max_frames: int = THETA_BATCH_FRAMES):
     """θ of the model for each window (f_lo, f_hi) of frames, in order, as dicts of [1, V, f_hi - f_lo, ...]:
     mono16 [N] at the model rate, f0/voiced [V, T] (as :func:`model_f0` gives them) on its frames. Consecutive
     windows of the same length are read as one batch of up to ``max_frames`` frames."""
-    max_frames = max_frames or THETA_BATCH_FRAMES
     hop = model.config.hop
     dev = next(model.parameters()).device
     i = 0
