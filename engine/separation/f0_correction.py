@@ -40,13 +40,17 @@ class StemRetrack:
     stem's pitch is searched between range[0] × the track's 1st percentile and range[1] × its 99th; passes:
     separate / re-track rounds; harmonic_fit: the per-harmonic fit of those separations' masks (auto|on|off);
     lowest_lowpass: the lowest voice's stem is low-passed at this × the top of its search range before YIN (its
-    fundamental band is its cleanest; above it lie the upper voices' partials), 0: not filtered."""
+    fundamental band is its cleanest; above it lie the upper voices' partials), 0: not filtered; render: the
+    rendering those separations' masks are made from: the expected power (FIT_RENDER: lobes as wide as the
+    window's own, the noise whole), not the stems' sharper MASK_RENDER, so a stem keeps its voice's partials where
+    the track is a few tens of cents off and YIN can find them (docs/f0.md, thirteenth round)."""
 
     max_cents: float = 300.0
     range: tuple = (0.7, 1.4)
     lowest_lowpass: float = 1.0
     passes: int = 1
     harmonic_fit: str = "auto"
+    render: dict = field(default_factory=lambda: dict(FIT_RENDER))
 
 
 @dataclass
@@ -267,7 +271,8 @@ def retrack_from_stems(model, mono16: np.ndarray, tracks: F0Tracks, cfg: StemRet
     for p in range(cfg.passes):
         cur = F0Tracks(tracks.times_s, f0, tracks.voiced, list(tracks.names))
         stems = separate(mono16, rate, cur.n_voices, f0=cur, model=model, require_all_voices=False,
-                         f0_correction="off", harmonic_fit=cfg.harmonic_fit, device=device).stems[:, 0]
+                         f0_correction="off", harmonic_fit=cfg.harmonic_fit, device=device,
+                         mask_render=cfg.render).stems[:, 0]
 
         sung = [cur.voiced[v] & (f0[v] > 0) for v in range(cur.n_voices)]
 

@@ -152,7 +152,8 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
              model: SeparationModel | None = None, chunk_s: float = CHUNK_S,
              require_all_voices: bool = True, harmonic_fit: GainFit | str | None = "auto",
              f0_correction: F0Correction | str | None = "auto",
-             pitch_fit: PitchFit | str | None = "auto", phase_fit: PhaseFit | str | None = "auto") -> Separation:
+             pitch_fit: PitchFit | str | None = "auto", phase_fit: PhaseFit | str | None = "auto",
+             mask_render: dict | None = None) -> Separation:
     """Separate ``audio`` [C, N] (or [N]) at ``sample_rate`` into ``n_voices`` stems (2..8), highest first.
 
     f0: F0 of every voice (else tracked from the mixture, with ``score`` if given); refine_steps: steps of
@@ -170,7 +171,9 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
     fits the mixture too loosely to judge a few cents by, and the fit costs about as much as the masks);
     phase_fit: the stems' phases made consistent with their magnitudes (engine.separation.phase): a PhaseFit,
     "on", "off", or "auto" (on once the model was refined: its 10 STFT round trips cost about as much as the
-    finer masks themselves, and the refined masks gain the most from it).
+    finer masks themselves, and the refined masks gain the most from it);
+    mask_render: the rendering of θ the masks are made from (keyword arguments of
+    :meth:`engine.voice.VoiceModel.power_spectrogram`; default engine.separation.masks.MASK_RENDER).
     """
     if not 2 <= int(n_voices) <= 8:
         raise MotetError(f"--voices: motet separates 2 to 8 voices, not {n_voices}")
@@ -260,7 +263,7 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
             gains = fit_chunk_gains(model.voice, {k: v[0] for k, v in theta.items()}, mono_chunk, harmonic_fit)
 
         def masks_fn(n_fft, times, theta=theta, t0=t0, gains=gains):
-            render = dict(MASK_RENDER)
+            render = dict(mask_render or MASK_RENDER)
             if gains is not None:
                 render["harmonic_gain"] = gains_at(*gains, times + t0)
             power = model.power(theta, sample_rate, n_fft, times + t0, **render)[0]
