@@ -26,11 +26,13 @@ class ChoirPage(QWidget):
     """Widgets only; the window (gui.main_window) owns the state and connects the signals.
 
     Signals: separate_requested(n_voices, quality, score_path or ""); play_toggled(); loop_toggled(bool);
-    listen_changed(str "recording" | "voices"); ab_toggled(bool: True = original A); reseparate_requested().
+    listen_changed(str "recording" | "voices"); ab_toggled(bool: True = original A); reseparate_requested();
+    swap_requested(int: -1 the voice above the focused one, +1 the one below).
     """
 
     separate_requested = Signal(int, str, str)
     reseparate_requested = Signal()
+    swap_requested = Signal(int)
     play_toggled = Signal()
     loop_toggled = Signal(bool)
     listen_changed = Signal(str)
@@ -90,6 +92,19 @@ class ChoirPage(QWidget):
         self.reseparate.clicked.connect(self.reseparate_requested)
         self.reseparate.setEnabled(False)
         self.reseparate.setToolTip("Separate the selected time range again with the edited F0")
+        self.swap_up = QToolButton()
+        self.swap_up.setText("Swap ↑")
+        self.swap_up.clicked.connect(lambda: self.swap_requested.emit(-1))
+        self.swap_up.setToolTip("Exchange the focused voice's F0 (pitch and rests) with the voice above it over the "
+                                "selected time range: for a stretch where the tracker gave one voice's notes to its "
+                                "neighbour; then Re-separate region")
+        self.swap_down = QToolButton()
+        self.swap_down.setText("Swap ↓")
+        self.swap_down.clicked.connect(lambda: self.swap_requested.emit(1))
+        self.swap_down.setToolTip("Exchange the focused voice's F0 (pitch and rests) with the voice below it over the "
+                                  "selected time range; then Re-separate region")
+        for b in (self.swap_up, self.swap_down):
+            b.setEnabled(False)
 
         top = QHBoxLayout()
         for w in (QLabel("Voices"), self.voices, QLabel("Quality"), self.quality, self.score_button,
@@ -102,6 +117,8 @@ class ChoirPage(QWidget):
         top.addSpacing(6)
         for b in self.tool_buttons.values():
             top.addWidget(b)
+        top.addWidget(self.swap_up)
+        top.addWidget(self.swap_down)
         top.addWidget(self.reseparate)
         top.addStretch(1)
 

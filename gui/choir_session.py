@@ -56,7 +56,8 @@ def voice_edits(state: dict):
 
 
 def corrected_theta(theta, redraws: list):
-    """``theta`` (engine.edit ThetaVoice) with redrawn F0 stretches [(times_s, midi)] written into it."""
+    """``theta`` (engine.edit ThetaVoice) with redrawn F0 stretches [(times_s, midi)] written into it; a None in
+    midi marks an unvoiced point (a stretch taken over from another voice keeps that voice's rests)."""
     if not redraws:
         return theta
     from engine.edit.theta_voice import ThetaVoice
@@ -65,10 +66,14 @@ def corrected_theta(theta, redraws: list):
     voiced = theta.voiced.copy()
     t = theta.times_s
     for times, midi in redraws:
-        times, midi = np.asarray(times, dtype=float), np.asarray(midi, dtype=float)
+        times = np.asarray(times, dtype=float)
+        midi = np.array([np.nan if m is None else m for m in midi], dtype=float)
         inside = (t >= times[0]) & (t <= times[-1])
-        f0[inside] = midi_to_hz(np.interp(t[inside], times, midi))
-        voiced[inside] = True
+        sung = np.isfinite(midi)
+        on = np.interp(t[inside], times, sung.astype(float)) > 0.5 if sung.any() else np.zeros(inside.sum(), bool)
+        if sung.any():
+            f0[inside] = np.where(on, midi_to_hz(np.interp(t[inside], times[sung], midi[sung])), f0[inside])
+        voiced[inside] = on
     return ThetaVoice(theta.name, f0, voiced, theta.hop_s, dict(theta.extra))
 
 
@@ -163,6 +168,7 @@ class ChoirSession:
         p.ab_toggled.connect(self.set_ab)
         p.separate_requested.connect(self.separate)
         p.reseparate_requested.connect(self.reseparate_region)
+        p.swap_requested.connect(self.swap_focused)
         p.view.selection_finished.connect(lambda a, b: self._update_reseparate())
         p.view.f0_shift_requested.connect(self.move_f0)
         p.view.voice_clicked.connect(lambda i: self.set_focus(i) if i < len(self.names) else None)
@@ -216,7 +222,8 @@ class ChoirSession:
         self.saved_separation = None
         self.focused = None
         self.page.set_voices([])
-        self.page.reseparate.setEnabled(False)
+        for b in (self.page.reseparate, self.page.swap_up, self.page.swap_down):
+            b.setEnabled(False)
         self._update_exports()
 
     def title_name(self) -> str:
@@ -354,6 +361,9 @@ class ChoirSession:
     def _update_reseparate(self) -> None:
         ok = capability("separation").ok and self.stems is not None and self.page.view.selection() is not None
         self.page.reseparate.setEnabled(ok)
+        edits = self.stems is not None and self.page.view.selection() is not None and self.focused is not None
+        self.page.swap_up.setEnabled(edits and self.focused > 0)
+        self.page.swap_down.setEnabled(edits and self.focused < len(self.names) - 1)
         why = "" if ok else ("\n\n" + (capability("separation").reason or "Separate first and select a time range "
                                                                            "(Shift+drag)"))
         self.page.reseparate.setToolTip("Separate the selected time range again with the corrected F0 (after "
@@ -427,6 +437,7 @@ class ChoirSession:
         for k, strip in enumerate(self.page.strips):
             strip.set_focused(k == i)
         self.page.view.set_focused_voice(i)
+        self._update_reseparate()
 
     def set_flag(self, i: int, key: str, on: bool) -> None:
         self.states[i][key] = on
@@ -484,6 +495,39 @@ class ChoirSession:
         self.show_f0()
         self.window.undo_stack.push(ChoirCommand(
             self, f"redraw F0 of {self.names[i]} {times[0]:.2f}–{times[-1]:.2f} s", before, self.snapshot()))
+
+    def swap_f0(self, i: int, j: int) -> None:
+        """Voices i and j exchange their F0 (pitch and rests) over the selected time range: the fix for a tracker
+        that gave one voice's notes to its neighbour while a voice rested. One undo step; re-separate the region
+        to hear the stems follow."""
+        sel = self.page.view.selection()
+        if sel is None or not (0 <= i < len(self.names) and 0 <= j < len(self.names)) or i == j:
+            return
+        a, b = sel
+        before = self.snapshot()
+        thetas = {k: self.theta_of(k) for k in (i, j)}
+        stretches = {}
+        for k, other in ((i, j), (j, i)):
+            t = thetas[k].times_s
+            times = t[(t >= a) & (t <= b)]
+            if len(times) == 0:
+                return
+            hz, on = thetas[other].at(times)
+            midi = [round(float(m), 3) if v else None for m, v in zip(hz_to_midi(np.maximum(hz, 1e-3)), on)]
+            stretches[k] = [np.round(times, 4).tolist(), midi]
+        for k, stretch in stretches.items():
+            self.states[k]["redraws"].append(stretch)
+            self.renderers[k] = None  # its θ changed
+        for k in (i, j):
+            self.render_voice(k)
+        self.show_f0()
+        self.window.undo_stack.push(ChoirCommand(
+            self, f"swap F0 of {self.names[i]} and {self.names[j]} {a:.2f}–{b:.2f} s", before, self.snapshot()))
+
+    def swap_focused(self, step: int) -> None:
+        """The focused voice swaps its F0 over the selection with the voice ``step`` places lower (-1: above)."""
+        if self.focused is not None:
+            self.swap_f0(self.focused, self.focused + step)
 
     def apply_voice_states(self, states: list) -> None:
         """Undo/redo: bring every voice to ``states`` (solo and mute are monitoring, they stay as they are)."""

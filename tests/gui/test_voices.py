@@ -303,3 +303,49 @@ def test_ab_switches_between_original_and_edited_and_loop_repeats_the_selection(
     assert 1.0 <= pos <= 1.5  # 2 s played, still inside the looped half second
     qtbot.mouseClick(choir.page.ab, Qt.LeftButton)  # back to B
     assert not choir.ab_original
+
+
+def test_swap_two_voices_f0_over_a_selection(qtbot, window, duet):
+    """A tracker that gave the upper voice's notes to the lower one is mended by one swap over the stretch: the
+    two F0 curves exchange there only, and undo brings them back."""
+    choir = open_duet(qtbot, window, duet)
+    view = choir.page.view
+    choir.page.tool_buttons["move"].click()
+    qtbot.waitUntil(lambda: view.viewRange()[0][1] > 2.9)
+    choir.set_focus(1)
+    assert not choir.page.swap_up.isEnabled()  # nothing selected yet
+    drag_view(qtbot, view, view.view_to_widget(1.0, 60.0), view.view_to_widget(2.0, 60.0))
+    assert view.selection() is not None
+    assert choir.page.swap_up.isEnabled() and not choir.page.swap_down.isEnabled()  # the lowest voice: up only
+    choir.page.swap_up.click()
+    upper, lower = 12 * np.log2(330 / 440) + 69, 12 * np.log2(220 / 440) + 69
+    inside = lambda t: (t > 1.1) & (t < 1.9)
+    outside = lambda t: (t > 0.2) & (t < 0.8)
+    (t0, m0), (t1, m1) = view.curve_data[0], view.curve_data[1]
+    assert np.nanmedian(m0[inside(t0)]) == pytest.approx(lower, abs=0.1)
+    assert np.nanmedian(m1[inside(t1)]) == pytest.approx(upper, abs=0.1)
+    assert np.nanmedian(m0[outside(t0)]) == pytest.approx(upper, abs=0.1)
+    assert np.nanmedian(m1[outside(t1)]) == pytest.approx(lower, abs=0.1)
+    f0 = choir.edited_f0()  # what the F0 export writes
+    k = np.searchsorted(f0.times_s, 1.5)
+    assert f0.f0_hz[0, k] == pytest.approx(220, rel=0.01) and f0.f0_hz[1, k] == pytest.approx(330, rel=0.01)
+    wait_idle(qtbot, window, 60000)
+    assert not window.errors
+    window.undo_action.trigger()
+    assert choir.states[0]["redraws"] == [] and choir.states[1]["redraws"] == []
+    t0, m0 = view.curve_data[0]
+    assert np.nanmedian(m0[inside(t0)]) == pytest.approx(upper, abs=0.1)
+
+
+def test_a_swapped_stretch_keeps_the_other_voices_rests():
+    """A voice given a stretch in which the other voice rests is unvoiced there, not held at a pitch."""
+    from engine.edit.theta_voice import ThetaVoice
+    from gui.choir_session import corrected_theta
+
+    t = np.arange(100) * 0.016
+    theta = ThetaVoice.from_f0("v", t, np.full(100, 220.0))
+    midi = [64.0] * 10 + [None] * 10 + [64.0] * 10
+    out = corrected_theta(theta, [[t[40:70].tolist(), midi]])
+    assert out.voiced[:40].all() and out.voiced[70:].all()
+    assert out.voiced[40:50].all() and not out.voiced[51:59].any() and out.voiced[61:70].all()
+    assert out.f0_hz[45] == pytest.approx(329.63, rel=1e-3) and out.f0_hz[30] == pytest.approx(220.0)
