@@ -21,6 +21,8 @@ def make_edits(qtbot, window):
     s0.sliders["formant_pct"].setValue(10)
     qtbot.mouseClick(s1.mute, Qt.LeftButton)
     choir.move_f0(0, 1.0, 2.0, 1.0)
+    choir.page.view.set_selection(2.2, 2.6)
+    choir.swap_f0(1, 0)  # the two voices' F0 exchanged over 2.2-2.6 s
     choir.page.view.set_selection(0.5, 1.5)
     choir.page.loop.setChecked(True)
     window.compose.set_theme([Note(60 + k, float(k), 1.0) for k in (0, 2, 4, 5)])
@@ -57,6 +59,7 @@ def test_save_and_reopen_gives_the_same_state(qtbot, make_window, duet, tmp_path
     c1, c2 = w1.choir, w2.choir
     assert c2.recording == wav and c2.names == c1.names
     assert c2.snapshot() == c1.snapshot()
+    assert len(c2.states[0]["redraws"]) == len(c2.states[1]["redraws"]) == 1  # the swap came back
     assert c2.page.strips[1].sliders["pitch_st"].value() == -250
     assert c2.page.strips[1].mute.isChecked()
     assert c2.page.view.selection() == c1.page.view.selection() and c2.page.loop.isChecked()
