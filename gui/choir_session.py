@@ -70,10 +70,12 @@ def corrected_theta(theta, redraws: list):
         midi = np.array([np.nan if m is None else m for m in midi], dtype=float)
         inside = (t >= times[0]) & (t <= times[-1])
         sung = np.isfinite(midi)
-        on = np.interp(t[inside], times, sung.astype(float)) > 0.5 if sung.any() else np.zeros(inside.sum(), bool)
         if sung.any():
+            on = np.interp(t[inside], times, sung.astype(float)) > 0.5
             f0[inside] = np.where(on, midi_to_hz(np.interp(t[inside], times[sung], midi[sung])), f0[inside])
-        voiced[inside] = on
+            voiced[inside] = on
+        else:
+            voiced[inside] = False
     return ThetaVoice(theta.name, f0, voiced, theta.hop_s, dict(theta.extra))
 
 
@@ -169,7 +171,7 @@ class ChoirSession:
         p.separate_requested.connect(self.separate)
         p.reseparate_requested.connect(self.reseparate_region)
         p.swap_requested.connect(self.swap_focused)
-        p.view.selection_finished.connect(lambda a, b: self._update_reseparate())
+        p.view.selection_finished.connect(lambda a, b: self._update_region_tools())
         p.view.f0_shift_requested.connect(self.move_f0)
         p.view.voice_clicked.connect(lambda i: self.set_focus(i) if i < len(self.names) else None)
         p.view.f0_draw_requested.connect(self.redraw_f0)
@@ -222,8 +224,7 @@ class ChoirSession:
         self.saved_separation = None
         self.focused = None
         self.page.set_voices([])
-        for b in (self.page.reseparate, self.page.swap_up, self.page.swap_down):
-            b.setEnabled(False)
+        self._update_region_tools()
         self._update_exports()
 
     def title_name(self) -> str:
@@ -324,7 +325,7 @@ class ChoirSession:
         self.load_tracks()
         self.show_f0()
         self._update_exports()
-        self._update_reseparate()
+        self._update_region_tools()
         self.window.undo_stack.clear()
         edited = [i for i, s in enumerate(self.states) if not voice_edits(s).is_neutral or s["redraws"]]
         for i in edited:
@@ -358,12 +359,14 @@ class ChoirSession:
 
         self.prepare_job = self.window.submit("Prepare voices", job, quiet_cancel=True)
 
-    def _update_reseparate(self) -> None:
-        ok = capability("separation").ok and self.stems is not None and self.page.view.selection() is not None
+    def _update_region_tools(self) -> None:
+        """Re-separate region and Swap ↑/↓ act on the selection: enabled only when there is one to act on."""
+        region = self.stems is not None and self.page.view.selection() is not None
+        ok = capability("separation").ok and region
         self.page.reseparate.setEnabled(ok)
-        edits = self.stems is not None and self.page.view.selection() is not None and self.focused is not None
-        self.page.swap_up.setEnabled(edits and self.focused > 0)
-        self.page.swap_down.setEnabled(edits and self.focused < len(self.names) - 1)
+        swap = region and self.focused is not None
+        self.page.swap_up.setEnabled(swap and self.focused > 0)
+        self.page.swap_down.setEnabled(swap and self.focused < len(self.names) - 1)
         why = "" if ok else ("\n\n" + (capability("separation").reason or "Separate first and select a time range "
                                                                            "(Shift+drag)"))
         self.page.reseparate.setToolTip("Separate the selected time range again with the corrected F0 (after "
@@ -437,7 +440,7 @@ class ChoirSession:
         for k, strip in enumerate(self.page.strips):
             strip.set_focused(k == i)
         self.page.view.set_focused_voice(i)
-        self._update_reseparate()
+        self._update_region_tools()
 
     def set_flag(self, i: int, key: str, on: bool) -> None:
         self.states[i][key] = on
@@ -518,7 +521,6 @@ class ChoirSession:
         for k, stretch in stretches.items():
             self.states[k]["redraws"].append(stretch)
             self.renderers[k] = None  # its θ changed
-        for k in (i, j):
             self.render_voice(k)
         self.show_f0()
         self.window.undo_stack.push(ChoirCommand(
