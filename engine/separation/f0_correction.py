@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from engine.errors import MotetError
+from engine.f0.harmonic_peaks import HarmonicPeaks, peak_pitch
 from engine.f0.tracks import F0Tracks
 from engine.jobs import Progress, report, sub_progress
 from engine.separation.masks import FIT_RENDER, stft_size
@@ -43,7 +44,9 @@ class StemRetrack:
     fundamental band is its cleanest; above it lie the upper voices' partials), 0: not filtered; render: the
     rendering those separations' masks are made from: the expected power (FIT_RENDER: lobes as wide as the
     window's own, the noise whole), not the stems' sharper MASK_RENDER, so a stem keeps its voice's partials where
-    the track is a few tens of cents off and YIN can find them (docs/f0.md, thirteenth round)."""
+    the track is a few tens of cents off and YIN can find them (docs/f0.md, thirteenth round); lowest_peaks: then
+    the lowest voice's pitch is read from the mixture's harmonic peaks (engine.f0.harmonic_peaks: its many
+    partials pin it finer than YIN on its leaky stem; docs/f0.md, fourteenth round), None: not."""
 
     max_cents: float = 300.0
     range: tuple = (0.7, 1.4)
@@ -51,6 +54,7 @@ class StemRetrack:
     passes: int = 1
     harmonic_fit: str = "auto"
     render: dict = field(default_factory=lambda: dict(FIT_RENDER))
+    lowest_peaks: HarmonicPeaks | None = field(default_factory=HarmonicPeaks)
 
 
 @dataclass
@@ -259,8 +263,8 @@ def retrack_from_stems(model, mono16: np.ndarray, tracks: F0Tracks, cfg: StemRet
     mono16 [N] (model rate) is separated with ``tracks`` (no pitch correction), each stem tracked by the
     monophonic YIN tracker (:func:`engine.f0.single.track_single`, 25-ms windows: sharper at note changes than
     the mixture's 128-ms analysis), and where the stem's pitch is voiced and within cfg.max_cents of the track it
-    replaces it. The lowest voice's stem is first low-passed just above its range (cfg.lowest_lowpass). Voicing is
-    kept."""
+    replaces it. The lowest voice's stem is first low-passed just above its range (cfg.lowest_lowpass); its pitch is
+    then moved onto the mixture's harmonic peaks (cfg.lowest_peaks). Voicing is kept."""
     from engine.f0.single import track_single
     from engine.separation.separate import separate  # separate imports this module
 
@@ -295,6 +299,9 @@ def retrack_from_stems(model, mono16: np.ndarray, tracks: F0Tracks, cfg: StemRet
                 continue
             near = np.abs(1200 * np.log2(np.maximum(y, 1e-3) / np.maximum(f0[v], 1e-3))) < cfg.max_cents
             f0[v] = np.where(sung[v] & (y > 0) & near, y, f0[v])
+        if cfg.lowest_peaks is not None:
+            low = cur.n_voices - 1
+            f0[low] = peak_pitch(mono16, rate, tracks.times_s, f0, cur.voiced, low, cfg.lowest_peaks)
         report(progress, (p + 1) / cfg.passes, f"re-tracking F0 on the stems {p + 1}/{cfg.passes}")
     return F0Tracks(tracks.times_s, f0, tracks.voiced, list(tracks.names))
 
