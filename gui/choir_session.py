@@ -491,13 +491,19 @@ class ChoirSession:
             self, f"move F0 of {self.names[i]} {a:.2f}–{b:.2f} s by {semitones:+.2f} st", before, self.snapshot()))
 
     def redraw_f0(self, i: int, times, midi) -> None:
+        self._add_redraws({i: [np.round(times, 4).tolist(), np.round(midi, 3).tolist()]},
+                          f"redraw F0 of {self.names[i]} {times[0]:.2f}–{times[-1]:.2f} s")
+
+    def _add_redraws(self, stretches: dict, label: str) -> None:
+        """Write F0 stretches {voice: [times_s, midi or None]} into the voices, re-render them and push one undo
+        step named ``label``."""
         before = self.snapshot()
-        self.states[i]["redraws"].append([np.round(times, 4).tolist(), np.round(midi, 3).tolist()])
-        self.renderers[i] = None  # its θ changed
-        self.render_voice(i)
+        for k, stretch in stretches.items():
+            self.states[k]["redraws"].append(stretch)
+            self.renderers[k] = None  # its θ changed
+            self.render_voice(k)
         self.show_f0()
-        self.window.undo_stack.push(ChoirCommand(
-            self, f"redraw F0 of {self.names[i]} {times[0]:.2f}–{times[-1]:.2f} s", before, self.snapshot()))
+        self.window.undo_stack.push(ChoirCommand(self, label, before, self.snapshot()))
 
     def swap_f0(self, i: int, j: int) -> None:
         """Voices i and j exchange their F0 (pitch and rests) over the selected time range: the fix for a tracker
@@ -507,7 +513,6 @@ class ChoirSession:
         if sel is None or not (0 <= i < len(self.names) and 0 <= j < len(self.names)) or i == j:
             return
         a, b = sel
-        before = self.snapshot()
         thetas = {k: self.theta_of(k) for k in (i, j)}
         stretches = {}
         for k, other in ((i, j), (j, i)):
@@ -518,13 +523,7 @@ class ChoirSession:
             hz, on = thetas[other].at(times)
             midi = [round(float(m), 3) if v else None for m, v in zip(hz_to_midi(np.maximum(hz, 1e-3)), on)]
             stretches[k] = [np.round(times, 4).tolist(), midi]
-        for k, stretch in stretches.items():
-            self.states[k]["redraws"].append(stretch)
-            self.renderers[k] = None  # its θ changed
-            self.render_voice(k)
-        self.show_f0()
-        self.window.undo_stack.push(ChoirCommand(
-            self, f"swap F0 of {self.names[i]} and {self.names[j]} {a:.2f}–{b:.2f} s", before, self.snapshot()))
+        self._add_redraws(stretches, f"swap F0 of {self.names[i]} and {self.names[j]} {a:.2f}–{b:.2f} s")
 
     def swap_focused(self, step: int) -> None:
         """The focused voice swaps its F0 over the selection with the voice ``step`` places lower (-1: above)."""
