@@ -19,6 +19,8 @@ import torch
 from engine.datasets import dataset_dir
 from engine.errors import MotetError
 from engine.f0.tracks import F0Tracks
+from engine.separation.adapt import adapt, refine_on, second_pass_steps
+from engine.separation.f0_correction import F0Correction
 from engine.separation.masks import MASK_RENDER, apply_masks, wiener_masks
 from engine.separation.model import SeparationModel, default_model_path, model_f0
 from engine.separation.separate import separate
@@ -136,6 +138,12 @@ def _summarise(scores: dict, names: list[str]) -> dict:
     return out
 
 
+def _joined(tracks: list[F0Tracks]) -> F0Tracks:
+    """The tracks of consecutive EXCERPT_S-long excerpts as one recording's."""
+    return F0Tracks(np.concatenate([t.times_s + k * EXCERPT_S for k, t in enumerate(tracks)]),
+                    np.concatenate([t.f0_hz for t in tracks], 1), np.concatenate([t.voiced for t in tracks], 1))
+
+
 def corrected_tracks(model: SeparationModel, mixture: np.ndarray, rate: int, tracks: F0Tracks,
                      rounds: int = 1) -> F0Tracks:
     """Tracked F0 after the analysis-by-synthesis pitch correction separate() applies to tracked F0
@@ -151,16 +159,12 @@ def corrected_tracks(model: SeparationModel, mixture: np.ndarray, rate: int, tra
 def corrected_after_refinement(refined: SeparationModel, mixture: np.ndarray, rate: int,
                                tracks: F0Tracks) -> F0Tracks:
     """``tracks`` corrected again with the refined model as many times as separate() does."""
-    from engine.separation.f0_correction import F0Correction
-
     return corrected_tracks(refined, mixture, rate, tracks, F0Correction().refined_rounds)
 
 
 def evaluate(dataset: str = "csd", f0_mode: str = "oracle", model_path=None, refine_steps: int = 100, device=None,
              data=None, limit: int | None = None, f0_correction: bool = True) -> dict:
     """f0_correction: with estimated F0, correct its pitch as separate() does for tracked F0."""
-    from engine.separation.refine import refine
-
     t_start = time.time()
     model = SeparationModel.load(model_path or default_model_path())
     hop = model.config.hop
@@ -184,17 +188,18 @@ def evaluate(dataset: str = "csd", f0_mode: str = "oracle", model_path=None, ref
         seg = int(EXCERPT_S * CSD_RATE)
         excerpts = [(mixture[i * seg:(i + 1) * seg], refs[:, i * seg:(i + 1) * seg],
                      excerpt_f0(tracks, i * EXCERPT_S, EXCERPT_S)) for i in range(n_ex)]
-        refined = None
+        refined, refined_f0 = None, None
         if refine_steps > 0:
-            # adapt once to the whole recording (its mixture and F0 only), then separate every excerpt
+            # adapt once to the whole recording (its mixture and F0 only), then separate every excerpt; estimated F0
+            # is corrected after each refinement pass, as separate() does
             n_frames = len(mixture) // hop
             tr = tracks.resampled(np.arange(n_frames) * hop / CSD_RATE)
-            refined = refine(model, torch.tensor(mixture[: n_frames * hop]), model_f0(tr.f0_hz),
-                             torch.tensor(tr.voiced, dtype=torch.float32), refine_steps, device=device).cpu()
-        refined_f0 = None
-        if refined is not None and f0_correction and f0_mode != "oracle":  # corrected again, as separate() does
-            tracks_r = corrected_after_refinement(refined, mixture, CSD_RATE, tracks)
-            refined_f0 = [excerpt_f0(tracks_r, i * EXCERPT_S, EXCERPT_S) for i in range(n_ex)]
+            correcting = f0_correction and f0_mode != "oracle"
+            refined, tracks_r = adapt(model, mixture[: n_frames * hop], tr, refine_steps,
+                                      F0Correction() if correcting else None, device)
+            refined = refined.cpu()
+            if correcting:
+                refined_f0 = [excerpt_f0(tracks_r, i * EXCERPT_S, EXCERPT_S) for i in range(n_ex)]
         scores = _evaluate_excerpts(excerpts, CSD_RATE, model, refined, "CSD", refined_f0)
         names = ["soprano", "alto", "tenor", "bass"]
         result["excerpts"] = n_ex
@@ -235,17 +240,17 @@ def evaluate(dataset: str = "csd", f0_mode: str = "oracle", model_path=None, ref
             # synthetic excerpts are separate recordings: one refinement on all of them (mixtures + F0 only);
             # assumes excerpts at the model rate (the corpus default, 16 kHz)
             mixes = np.concatenate([m for m, _, _ in excerpts])
-            tr_all = F0Tracks(np.concatenate([t.times_s + k * EXCERPT_S for k, (_, _, t) in enumerate(excerpts)]),
-                              np.concatenate([t.f0_hz for _, _, t in excerpts], 1),
-                              np.concatenate([t.voiced for _, _, t in excerpts], 1))
             nf = len(mixes) // hop
-            tr = tr_all.resampled(np.arange(nf) * hop / CSD_RATE)
-            refined = refine(model, torch.tensor(mixes[: nf * hop]),
-                             model_f0(tr.f0_hz),
-                             torch.tensor(tr.voiced, dtype=torch.float32), refine_steps, device=device).cpu()
+            tr = _joined([t for _, _, t in excerpts]).resampled(np.arange(nf) * hop / CSD_RATE)
+            refined = refine_on(model, mixes[: nf * hop], tr, refine_steps, device).cpu()
         refined_f0 = None
-        if refined is not None and f0_correction and f0_mode != "oracle":  # corrected again, as separate() does
+        if refined is not None and f0_correction and f0_mode != "oracle":
+            # as separate() does (engine.separation.adapt), each excerpt corrected with the refined model, the model
+            # refined further on all the corrected tracks, each corrected again
             refined_f0 = [corrected_after_refinement(refined, m, rate, t) for m, _, t in excerpts]
+            tr2 = _joined(refined_f0).resampled(np.arange(nf) * hop / CSD_RATE)
+            refined = refine_on(refined, mixes[: nf * hop], tr2, second_pass_steps(refine_steps), device).cpu()
+            refined_f0 = [corrected_after_refinement(refined, m, rate, t) for (m, _, _), t in zip(excerpts, refined_f0)]
         scores = _evaluate_excerpts(excerpts, rate, model, refined, "synthetic", refined_f0)
         result["excerpts"] = len(excerpts)
         result["data"] = str(data)

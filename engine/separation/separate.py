@@ -18,7 +18,8 @@ from engine.choir import voice_names
 from engine.errors import MotetError
 from engine.f0.tracks import F0Tracks
 from engine.jobs import Progress, report, sub_progress
-from engine.separation.f0_correction import F0Correction, correct_rounds, correct_tracks
+from engine.separation.adapt import adapt, second_pass_steps
+from engine.separation.f0_correction import F0Correction, correct_tracks
 from engine.separation.harmonic_fit import DEFAULT_FIT, REFINED_FIT, GainFit, fit_chunk_gains, gains_at
 from engine.separation.masks import (MASK_HOP_FRACTION, MASK_HOP_FRACTION_REFINED, MASK_RENDER, apply_masks,
                                      freq_spread, wiener_masks)
@@ -135,10 +136,11 @@ def progress_spans(seconds: float, tracking: bool, correcting: bool, refine_step
     proportion to their rough cost on two CPU cores (`motet bench separation --track-f0 --refine N`, 3 minutes
     of audio: tracking ~0.03 s, pitch correction with stem re-tracking ~0.07 s, masks ~0.035 s per second of audio,
     ~0.32 s after a refinement with the pitch fit, the finer hop and the phase fit; ~0.35 s per refinement step);
-    refined_rounds: corrections after a refinement."""
+    refined_rounds: corrections after each refinement pass (two passes when correcting, engine.separation.adapt)."""
+    passes = 2 if correcting else 1
     cost = {"f0": 0.03 * seconds * tracking, "correction": 0.07 * seconds * correcting,
-            "refine": 0.35 * refine_steps,
-            "correction_refined": 0.07 * seconds * correcting * (refine_steps > 0) * refined_rounds,
+            "refine": 0.35 * (refine_steps + second_pass_steps(refine_steps) * correcting),
+            "correction_refined": 0.07 * seconds * correcting * (refine_steps > 0) * refined_rounds * passes,
             "masks": (0.32 if refine_steps > 0 else 0.035) * seconds + 1e-6}
     total, at, spans = sum(cost.values()), 0.0, {}
     for stage, c in cost.items():
@@ -213,15 +215,13 @@ def separate(audio: np.ndarray, sample_rate: int, n_voices: int, f0: F0Tracks | 
         notes.append("F0 pitch corrected by analysis-by-synthesis against the mixture"
                      + (" and re-tracked on the separated stems" if correction.retrack is not None else ""))
     if refine_steps > 0:
-        from engine.separation.refine import refine
-
-        model = refine(model, mono16_t, f0_t, voiced_t, refine_steps, device=device,
-                       progress=sub_progress(progress, *span["refine"]))
-        notes.append(f"refined on this recording for {refine_steps} steps")
-        if correction is not None:  # the refined θ fits the mixture better: correct the pitch again with it
-            tracks = correct_rounds(model, mono16, tracks, correction.refined_rounds, correction,
-                                    sub_progress(progress, *span["correction_refined"]), " with the refined model")
-            f0_t = model_f0(tracks.f0_hz)
+        # the refined θ fits the mixture better: with tracked F0 the pitch is corrected again with it, and the model
+        # refined a second time on the corrected tracks (engine.separation.adapt)
+        model, tracks = adapt(model, mono16, tracks, refine_steps, correction, device,
+                              sub_progress(progress, span["refine"][0], span["correction_refined"][1]))
+        notes.append(f"refined on this recording for {model.refined_steps} steps"
+                     + (" in two passes, the F0 corrected after each" if correction is not None else ""))
+        f0_t = model_f0(tracks.f0_hz)
 
     refined = model.refined_steps > 0
     if harmonic_fit in ("auto", "on"):

@@ -122,8 +122,8 @@ def test_separate_corrects_again_after_a_refinement(shipped_model):
 
 
 def test_after_a_refinement_the_correction_runs_its_rounds_and_progress_keeps_moving(shipped_model):
-    """Each round after the refinement re-tracks on the refined model's stems; the progress bar shows every round
-    and never runs backwards."""
+    """The refinement runs in two passes, each followed by the correction's rounds, which re-track on the refined
+    model's stems; the progress bar shows every pass and round and never runs backwards."""
     from engine.f0.tracks import F0Tracks
     from engine.separation.f0_correction import F0Correction
     from engine.separation.separate import separate
@@ -133,7 +133,10 @@ def test_after_a_refinement_the_correction_runs_its_rounds_and_progress_keeps_mo
     separate(mix, 16000, 2, f0=F0Tracks(tracks.times_s, tracks.f0_hz, tracks.voiced), model=shipped_model,
              refine_steps=2, f0_correction=F0Correction(refined_rounds=3), progress=lambda f, s: seen.append((f, s)))
     stages = [s for _, s in seen]
-    after = stages[max(i for i, s in enumerate(stages) if s.startswith("refining")):]
+    refining = [i for i, s in enumerate(stages) if "refining" in s]
+    assert stages[refining[0]].startswith("pass 1/2: refining") and stages[refining[-1]].startswith("pass 2/2: refining")
+    assert sum("re-tracking F0 on the stems" in s for s in stages[refining[0]:]) == 6
+    after = stages[refining[-1]:]
     assert sum("re-tracking F0 on the stems" in s for s in after) == 3
     assert any(s.startswith("round 3/3") for s in after)
     fractions = [f for f, _ in seen]
