@@ -14,7 +14,8 @@ def _add(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--voices", default="4", help="number of voices, 2..8 (default 4: SATB)")
     parser.add_argument("--f0", help="F0 CSV (time,<voice>,...) to use instead of tracking F0")
     parser.add_argument("--score", help="MusicXML/MIDI score to inform the F0 tracking")
-    parser.add_argument("--refine", default="0", help="steps of unsupervised adaptation to this recording (with tracked F0: a second pass of "
+    parser.add_argument("--refine", default="0",
+                        help="steps of unsupervised adaptation to this recording (with tracked F0: a second pass of "
                         "0.4 x the steps after the F0 is corrected with the refined model)")
     parser.add_argument("--device", help="cpu, cuda, cuda:N, mps (default: MOTET_DEVICE or cpu)")
     parser.add_argument("--model", help="separation model .pt (default: the shipped one)")

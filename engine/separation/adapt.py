@@ -5,8 +5,9 @@ The refinement (engine.separation.refine) fits θ to the mixture given the F0; t
 that still hold the tracker's errors; once the refined model has corrected them, a second, shorter refinement on
 the corrected tracks fits θ where it was fitted to a wrong pitch before, and its model corrects the tracks once
 more (coordinate descent over θ and F0, as in the alternating F0 / source estimation of iterative multi-pitch
-analysis, Klapuri 2003). CSD, estimated F0, refine 500: one pass 7.85 dB, 700 steps in one pass 7.85, the second
-pass of 200 steps 8.08; 250 + 250 steps 7.78 (docs/separation.md, eighteenth round).
+analysis, Klapuri 2003). CSD, estimated F0, refine 500 (`motet eval separation`): one pass 7.85 dB, with the
+second pass of 200 steps 8.06; cached, 700 steps in one pass 7.85, 250 + 250 steps 7.78, a third pass 8.18 but
+worse on synthetic valid excerpts (docs/separation.md, eighteenth round).
 """
 from __future__ import annotations
 
@@ -40,9 +41,9 @@ def adapt(model: SeparationModel, mono16: np.ndarray, tracks: F0Tracks, steps: i
           correction: F0Correction | None = None,
           device=None, progress: Progress | None = None) -> tuple[SeparationModel, F0Tracks]:
     """(refined model, tracks) for one recording: mono16 [N] at the model rate, ``tracks`` on the model's frames.
-    Without a correction (F0 given): ``steps`` of refinement, the tracks unchanged. With an
-    engine.separation.f0_correction.F0Correction: refine ``steps``, correct the tracks ``refined_rounds`` times
-    with the refined model, refine :func:`second_pass_steps` more on the corrected tracks, correct them again."""
+    Without a correction (F0 given): ``steps`` of refinement, the tracks unchanged. With one: refine ``steps``,
+    correct the tracks ``correction.refined_rounds`` times with the refined model, refine :func:`second_pass_steps`
+    more on the corrected tracks, correct them again. Voicing is kept."""
     if correction is None:
         return refine_on(model, mono16, tracks, steps, device, progress), tracks
     second = second_pass_steps(steps)

@@ -134,7 +134,8 @@ def test_after_a_refinement_the_correction_runs_its_rounds_and_progress_keeps_mo
              refine_steps=2, f0_correction=F0Correction(refined_rounds=3), progress=lambda f, s: seen.append((f, s)))
     stages = [s for _, s in seen]
     refining = [i for i, s in enumerate(stages) if "refining" in s]
-    assert stages[refining[0]].startswith("pass 1/2: refining") and stages[refining[-1]].startswith("pass 2/2: refining")
+    assert stages[refining[0]].startswith("pass 1/2: refining")
+    assert stages[refining[-1]].startswith("pass 2/2: refining")
     assert sum("re-tracking F0 on the stems" in s for s in stages[refining[0]:]) == 6
     after = stages[refining[-1]:]
     assert sum("re-tracking F0 on the stems" in s for s in after) == 3
