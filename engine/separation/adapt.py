@@ -28,6 +28,12 @@ def second_pass_steps(steps: int) -> int:
     return int(round(SECOND_PASS * steps)) if steps > 0 else 0
 
 
+def pass_steps(steps: int, correcting: bool) -> list[int]:
+    """Refinement steps of each pass for ``--refine steps``: two passes when the F0 is corrected after each, one
+    when it is given."""
+    return [steps, second_pass_steps(steps)] if correcting and steps > 0 else [steps]
+
+
 def refine_on(model: SeparationModel, mono16: np.ndarray, tracks: F0Tracks, steps: int, device=None,
               progress: Progress | None = None) -> SeparationModel:
     """A copy of ``model`` refined for ``steps`` on mono16 [N] (model rate) with ``tracks`` on the model's
@@ -43,20 +49,19 @@ def adapt(model: SeparationModel, mono16: np.ndarray, tracks: F0Tracks, steps: i
     """(refined model, tracks) for one recording: mono16 [N] at the model rate, ``tracks`` on the model's frames.
     Without a correction (F0 given): ``steps`` of refinement, the tracks unchanged. With one: refine ``steps``,
     correct the tracks ``correction.refined_rounds`` times with the refined model, refine :func:`second_pass_steps`
-    more on the corrected tracks, correct them again. Voicing is kept."""
+    more on the corrected tracks, correct them again (:func:`pass_steps`). Voicing is kept."""
     if correction is None:
         return refine_on(model, mono16, tracks, steps, device, progress), tracks
-    second = second_pass_steps(steps)
-    total = steps + second
+    passes = pass_steps(steps, correcting=True)
     # progress in proportion to the rough cost on two CPU cores: ~0.35 s per refinement step, ~0.07 s per second
     # of audio per correction round (as separate.progress_spans)
     rounds = 0.07 * len(mono16) / model.config.sample_rate * correction.refined_rounds
-    weights = [0.35 * steps, rounds, 0.35 * second, rounds]
-    edges = np.cumsum([0.0] + weights) / sum(weights)
-    for i, n in enumerate((steps, second)):
+    edges = np.cumsum([0.0] + [w for n in passes for w in (0.35 * n, rounds)])
+    edges /= edges[-1]
+    for i, n in enumerate(passes):
         model = refine_on(model, mono16, tracks, n, device, sub_progress(progress, edges[2 * i], edges[2 * i + 1],
-                                                                         f"pass {i + 1}/2: "))
+                                                                         f"pass {i + 1}/{len(passes)}: "))
         tracks = correct_rounds(model, mono16, tracks, correction.refined_rounds, correction,
                                 sub_progress(progress, edges[2 * i + 1], edges[2 * i + 2]),
-                                f" with the refined model ({model.refined_steps}/{total} steps)")
+                                f" with the refined model ({model.refined_steps}/{sum(passes)} steps)")
     return model, tracks

@@ -19,7 +19,7 @@ import torch
 from engine.datasets import dataset_dir
 from engine.errors import MotetError
 from engine.f0.tracks import F0Tracks
-from engine.separation.adapt import adapt, refine_on, second_pass_steps
+from engine.separation.adapt import adapt, pass_steps, refine_on
 from engine.separation.f0_correction import F0Correction
 from engine.separation.masks import MASK_RENDER, apply_masks, wiener_masks
 from engine.separation.model import SeparationModel, default_model_path, model_f0
@@ -235,22 +235,22 @@ def evaluate(dataset: str = "csd", f0_mode: str = "oracle", model_path=None, ref
                 if f0_correction:
                     tr = corrected_tracks(model, mix, rate, tr)
             excerpts.append((mix, refs, tr))
-        refined = None
+        refined, refined_f0 = None, None
         if refine_steps > 0:
-            # synthetic excerpts are separate recordings: one refinement on all of them (mixtures + F0 only);
-            # assumes excerpts at the model rate (the corpus default, 16 kHz)
+            # synthetic excerpts are separate recordings: one refinement on all of them (mixtures + F0 only), in
+            # the passes separate() makes (engine.separation.adapt), estimated F0 corrected excerpt by excerpt
+            # after each; assumes excerpts at the model rate (the corpus default, 16 kHz)
+            correcting = f0_correction and f0_mode != "oracle"
             mixes = np.concatenate([m for m, _, _ in excerpts])
             nf = len(mixes) // hop
-            tr = _joined([t for _, _, t in excerpts]).resampled(np.arange(nf) * hop / CSD_RATE)
-            refined = refine_on(model, mixes[: nf * hop], tr, refine_steps, device).cpu()
-        refined_f0 = None
-        if refined is not None and f0_correction and f0_mode != "oracle":
-            # as separate() does (engine.separation.adapt), each excerpt corrected with the refined model, the model
-            # refined further on all the corrected tracks, each corrected again
-            refined_f0 = [corrected_after_refinement(refined, m, rate, t) for m, _, t in excerpts]
-            tr2 = _joined(refined_f0).resampled(np.arange(nf) * hop / CSD_RATE)
-            refined = refine_on(refined, mixes[: nf * hop], tr2, second_pass_steps(refine_steps), device).cpu()
-            refined_f0 = [corrected_after_refinement(refined, m, rate, t) for (m, _, _), t in zip(excerpts, refined_f0)]
+            refined, current = model, [t for _, _, t in excerpts]
+            for n in pass_steps(refine_steps, correcting):
+                tr = _joined(current).resampled(np.arange(nf) * hop / CSD_RATE)
+                refined = refine_on(refined, mixes[: nf * hop], tr, n, device).cpu()
+                if correcting:
+                    current = [corrected_after_refinement(refined, mix, rate, t)
+                               for (mix, _, _), t in zip(excerpts, current)]
+            refined_f0 = current if correcting else None
         scores = _evaluate_excerpts(excerpts, rate, model, refined, "synthetic", refined_f0)
         result["excerpts"] = len(excerpts)
         result["data"] = str(data)

@@ -64,8 +64,8 @@ class F0Correction:
     switch_cost: cost per change of alternative; max_hz: band compared; sweeps: passes over the voices;
     chunk_frames: frames decided together; floor_db: floor of the log-spectral distance, dB re the chunk's mean
     STFT power; retrack: then re-track the pitch on the separated stems (:func:`retrack_from_stems`; None: no);
-    refined_rounds: how many times separate() corrects the tracks again once the model was refined on the
-    recording (each round starts from the last one's tracks). Costs are in units of the per-frame mean squared
+    refined_rounds: how many times separate() corrects the tracks again after each refinement pass on the
+    recording (engine.separation.adapt; each round starts from the last one's tracks). Costs are in units of the per-frame mean squared
     log-power difference."""
 
     semitones: tuple = (-2.0, -1.0, 1.0, 2.0)

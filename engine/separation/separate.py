@@ -18,7 +18,7 @@ from engine.choir import voice_names
 from engine.errors import MotetError
 from engine.f0.tracks import F0Tracks
 from engine.jobs import Progress, report, sub_progress
-from engine.separation.adapt import adapt, second_pass_steps
+from engine.separation.adapt import adapt, pass_steps
 from engine.separation.f0_correction import F0Correction, correct_tracks
 from engine.separation.harmonic_fit import DEFAULT_FIT, REFINED_FIT, GainFit, fit_chunk_gains, gains_at
 from engine.separation.masks import (MASK_HOP_FRACTION, MASK_HOP_FRACTION_REFINED, MASK_RENDER, apply_masks,
@@ -137,10 +137,10 @@ def progress_spans(seconds: float, tracking: bool, correcting: bool, refine_step
     of audio: tracking ~0.03 s, pitch correction with stem re-tracking ~0.07 s, masks ~0.035 s per second of audio,
     ~0.32 s after a refinement with the pitch fit, the finer hop and the phase fit; ~0.35 s per refinement step);
     refined_rounds: corrections after each refinement pass (two passes when correcting, engine.separation.adapt)."""
-    passes = 2 if correcting else 1
+    passes = pass_steps(refine_steps, correcting)
     cost = {"f0": 0.03 * seconds * tracking, "correction": 0.07 * seconds * correcting,
-            "refine": 0.35 * (refine_steps + second_pass_steps(refine_steps) * correcting),
-            "correction_refined": 0.07 * seconds * correcting * (refine_steps > 0) * refined_rounds * passes,
+            "refine": 0.35 * sum(passes),
+            "correction_refined": 0.07 * seconds * correcting * (refine_steps > 0) * refined_rounds * len(passes),
             "masks": (0.32 if refine_steps > 0 else 0.035) * seconds + 1e-6}
     total, at, spans = sum(cost.values()), 0.0, {}
     for stage, c in cost.items():
